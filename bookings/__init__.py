@@ -1,0 +1,1 @@
+"""Checkfront: API client, local simulator, booking mirror, sync and webhook handling."""

@@ -1,0 +1,1 @@
+"""Failed-payment recovery: decline classes, retry policy, schedules and messages."""

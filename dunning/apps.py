@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DunningConfig(AppConfig):
+    name = "dunning"
+    verbose_name = "Failed-payment recovery"

@@ -1,0 +1,1 @@
+"""Fraud scoring with booking context: features, models, holds, labels and training."""

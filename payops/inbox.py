@@ -1,0 +1,67 @@
+"""Receiving webhooks: verify, store once, queue processing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from payops.dispatch import queue_event_processing
+from payops.models import InboundEvent
+from payops.trace import bound_trace, new_trace_id
+from payops.webhook_verifiers import VERIFIERS, VerifiedEvent, WebhookRejected
+
+logger = logging.getLogger(__name__)
+
+
+def receive_webhook(*, source: str, body: bytes, headers: Mapping[str, str]) -> tuple[InboundEvent, bool]:
+    """Verify and store one delivery. Returns the event and whether it is new.
+
+    Raises WebhookRejected (nothing stored) for an unknown source, an
+    oversized body, a bad signature or a malformed event.
+    """
+    verifier = VERIFIERS.get(source)
+    if verifier is None:
+        raise WebhookRejected(f"unknown webhook source {source!r}", status=404)
+    limit: int = settings.WEBHOOK_MAX_BODY_BYTES
+    if len(body) > limit:
+        raise WebhookRejected(f"body is larger than {limit} bytes", status=413)
+    verified = verifier(body, headers)
+    return store_event(source=source, verified=verified)
+
+
+def store_event(*, source: str, verified: VerifiedEvent) -> tuple[InboundEvent, bool]:
+    """Insert the event unless (source, event id) is already stored."""
+    trace_id = new_trace_id()
+    with bound_trace(trace_id):
+        try:
+            # The savepoint lets a duplicate's IntegrityError roll back alone;
+            # the unique constraint, not a read first, decides under concurrency.
+            with transaction.atomic():
+                event = InboundEvent.objects.create(
+                    source=source,
+                    event_id=verified.event_id,
+                    event_type=verified.event_type,
+                    payload=verified.payload,
+                    trace_id=trace_id,
+                )
+                queue_event_processing(event.pk)
+        except IntegrityError:
+            existing = InboundEvent.objects.get(source=source, event_id=verified.event_id)
+            logger.info(
+                "duplicate delivery of %s %s ignored",
+                source,
+                verified.event_id,
+                extra={"trace_id": existing.trace_id, "event_pk": existing.pk},
+            )
+            return existing, False
+        logger.info(
+            "stored %s event %s (%s)",
+            source,
+            verified.event_id,
+            verified.event_type,
+            extra={"event_pk": event.pk},
+        )
+        return event, True

@@ -1,0 +1,45 @@
+"""manage.py seed_demo: demo users and a day of activity for the embedded setup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payops.demo_data import DEMO_USERS, seed_demo
+from payops.env import env_str
+from payops.models import InboundEvent
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo users (admin, approver, reviewer, viewer) and a believable day of events and "
+        "decisions. Safe to run again: existing data is kept.\n"
+        "Example: manage.py seed_demo --events 120"
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--events", type=int, default=120, help="Stripe events to generate (default 120)")
+        parser.add_argument("--seed", type=int, default=7, help="random seed, for a repeatable day")
+        parser.add_argument("--force", action="store_true", help="add another day even if demo data exists")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not 0 <= options["events"] <= 100_000:
+            raise CommandError("--events must be between 0 and 100000")
+        password = env_str("PAYOPS_DEMO_PASSWORD", "payops-demo")
+        events = options["events"]
+        if InboundEvent.objects.filter(event_id__startswith="evt_demo").exists() and not options["force"]:
+            self.stdout.write("demo events already present; use --force to add another day")
+            events = 0
+
+        def progress(done: int) -> None:
+            if done % 20 == 0 or done == events:
+                self.stdout.write(f"  {done}/{events} events")
+
+        summary = seed_demo(password=password, events=events, seed=options["seed"], progress=progress)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"seeded {summary.users} new users, {summary.events} events, {summary.decisions} decisions"
+            )
+        )
+        self.stdout.write(f"demo logins: {', '.join(DEMO_USERS)} (password from PAYOPS_DEMO_PASSWORD or 'payops-demo')")

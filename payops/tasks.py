@@ -1,0 +1,29 @@
+"""Celery tasks: thin wrappers that take ids and call one domain function each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from payops import event_processing, executors
+
+
+@shared_task(name="payops.tasks.process_inbound_event")
+def process_inbound_event(event_pk: int) -> str | None:
+    # Retries are scheduled by process_event itself (it records the failure
+    # and the backoff on the row), so no Celery autoretry here.
+    return event_processing.process_event(event_pk)
+
+
+@shared_task(name="payops.tasks.execute_decision")
+def execute_decision(decision_id: str) -> str | None:
+    return executors.execute_decision(decision_id)
+
+
+@shared_task(name="payops.tasks.sweep_inbox")
+def sweep_inbox() -> int:
+    return event_processing.sweep_inbox().total
+
+
+@shared_task(name="payops.tasks.sweep_executions")
+def sweep_executions() -> int:
+    return executors.sweep_executions()

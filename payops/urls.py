@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from payops import views, webhook_views
+
+console_patterns = [
+    path("", views.home, name="home"),
+]
+
+urlpatterns = [
+    path("", include((console_patterns, "console"))),
+    path("webhooks/<slug:source>/", webhook_views.inbound_webhook, name="webhook"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

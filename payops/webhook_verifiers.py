@@ -1,0 +1,117 @@
+"""Verifiers for inbound webhooks: one per source, each turning a raw body into a trusted event."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+
+class WebhookRejected(Exception):
+    """The delivery is refused; `reason` is said to the sender, nothing is stored."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+Verifier = Callable[[bytes, Mapping[str, str]], VerifiedEvent]
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookRejected(f"body is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise WebhookRejected("body must be a JSON object")
+    return payload
+
+
+def required_text(payload: Mapping[str, Any], key: str, *, max_length: int) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise WebhookRejected(f"field {key!r} must be a non-empty string")
+    if len(value) > max_length:
+        raise WebhookRejected(f"field {key!r} is longer than {max_length} characters")
+    return value
+
+
+def _stripe_signature_parts(header: str) -> tuple[int, list[str]]:
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for item in header.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            continue
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError as exc:
+                raise WebhookRejected("Stripe-Signature timestamp is not a number") from exc
+        elif key == "v1":
+            signatures.append(value)
+    if timestamp is None:
+        raise WebhookRejected("Stripe-Signature has no timestamp")
+    if not signatures:
+        raise WebhookRejected("Stripe-Signature has no v1 signature")
+    return timestamp, signatures
+
+
+def stripe_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """Stripe's scheme: hex HMAC-SHA256 of "<timestamp>.<raw body>"."""
+    signed = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def verify_stripe(body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    secrets: list[str] = settings.STRIPE_WEBHOOK_SECRETS
+    if not secrets:
+        raise WebhookRejected("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRETS)", status=503)
+    header = headers.get("Stripe-Signature")
+    if not header:
+        raise WebhookRejected("missing Stripe-Signature header")
+    timestamp, signatures = _stripe_signature_parts(header)
+    tolerance: int = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+    if abs(time.time() - timestamp) > tolerance:
+        raise WebhookRejected(f"Stripe-Signature timestamp is more than {tolerance}s from now", status=401)
+    # Every configured secret is tried so a rotation never drops events.
+    expected = [stripe_signature(secret, timestamp, body) for secret in secrets]
+    if not any(hmac.compare_digest(e, s) for e in expected for s in signatures):
+        raise WebhookRejected("no Stripe-Signature v1 signature matches", status=401)
+    payload = parse_json_object(body)
+    return VerifiedEvent(
+        event_id=required_text(payload, "id", max_length=255),
+        event_type=required_text(payload, "type", max_length=128),
+        payload=payload,
+    )
+
+
+def reject_unconfigured_checkfront(body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    """Until the Checkfront integration settles its shared secret, nothing gets in."""
+    raise WebhookRejected("Checkfront webhook verification is not configured", status=403)
+
+
+VERIFIERS: dict[str, Verifier] = {
+    "stripe": verify_stripe,
+    "checkfront": reject_unconfigured_checkfront,
+}
+
+
+def register_verifier(source: str, verifier: Verifier) -> None:
+    """An integration app installs its own verifier for its source at startup."""
+    VERIFIERS[source] = verifier
