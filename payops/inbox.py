@@ -50,12 +50,10 @@ def store_event(*, source: str, verified: VerifiedEvent) -> tuple[InboundEvent, 
                 queue_event_processing(event.pk)
         except IntegrityError:
             existing = InboundEvent.objects.get(source=source, event_id=verified.event_id)
-            logger.info(
-                "duplicate delivery of %s %s ignored",
-                source,
-                verified.event_id,
-                extra={"trace_id": existing.trace_id, "event_pk": existing.pk},
-            )
+            with bound_trace(existing.trace_id):
+                logger.info(
+                    "duplicate delivery of %s %s ignored", source, verified.event_id, extra={"event_pk": existing.pk}
+                )
             return existing, False
         logger.info(
             "stored %s event %s (%s)",

@@ -29,10 +29,25 @@ def bound_trace(trace_id: str) -> Iterator[str]:
         _current.reset(token)
 
 
+def install_log_record_factory() -> None:
+    """Stamp every log record with the trace id current where it was created."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "payops_trace", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        record.trace_id = _current.get()
+        return record
+
+    factory.payops_trace = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 class TraceIdFilter(logging.Filter):
-    """Adds `trace_id` to every record so formatters can print it."""
+    """Makes sure `trace_id` exists (records made before the factory was installed)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not getattr(record, "trace_id", ""):
+        if not hasattr(record, "trace_id"):
             record.trace_id = _current.get()
         return True

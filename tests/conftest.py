@@ -1,0 +1,95 @@
+"""Shared fixtures: a small named cast of users, signed Stripe posts, test handlers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+# Playwright's sync API keeps an event loop running in the test thread, and
+# Django's async guard would refuse ORM calls in browser tests. Tests only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from payops import event_handlers  # noqa: E402
+from payops.celery import app as celery_app  # noqa: E402
+from tests.webhook_payloads import TEST_SECRET  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # dj-stripe's migrations take ~30 s on SQLite; building its tables straight
+    # from the models gives the same schema in under a second.
+    settings.MIGRATION_MODULES = {"djstripe": None}
+
+
+@pytest.fixture(autouse=True)
+def _suite_settings(settings: Any) -> None:
+    settings.STRIPE_WEBHOOK_SECRETS = [TEST_SECRET]
+    settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    """Tasks run inline when their on-commit callback fires."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def post_stripe(client: Client) -> Callable[..., Any]:
+    def post(body: bytes, **headers: Any) -> Any:
+        return client.post("/webhooks/stripe/", data=body, content_type="application/json", **headers)
+
+    return post
+
+
+@pytest.fixture
+def recorded_handler() -> Iterator[list[int]]:
+    """A handler for stripe `test.recorded` events that records each call."""
+    calls: list[int] = []
+
+    @event_handlers.handles("stripe", "test.recorded")
+    def record(event: Any) -> None:
+        calls.append(event.pk)
+
+    yield calls
+    event_handlers.unregister("stripe", "test.recorded")
+
+
+def _member(username: str, group: str | None, **extra: Any) -> User:
+    user = User.objects.create_user(username=username, password="pw-for-tests-only", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return _member("vera", "Viewer")
+
+
+@pytest.fixture
+def reviewer(db: None) -> User:
+    return _member("rita", "Reviewer")
+
+
+@pytest.fixture
+def approver(db: None) -> User:
+    return _member("april", "Approver")
+
+
+@pytest.fixture
+def admin_user_in_group(db: None) -> User:
+    return _member("ada", "Admin", is_staff=True)
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return _member("otto", None)
