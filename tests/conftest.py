@@ -14,17 +14,20 @@ from django.test import Client
 # Django's async guard would refuse ORM calls in browser tests. Tests only.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from payops import event_handlers  # noqa: E402
-from payops.celery import app as celery_app  # noqa: E402
-from tests.webhook_payloads import TEST_SECRET  # noqa: E402
+from payops import event_handlers
+from payops.celery import app as celery_app
+from tests.webhook_payloads import TEST_SECRET
 
 
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     # dj-stripe's migrations take ~30 s on SQLite; building its tables straight
-    # from the models gives the same schema in under a second.
-    settings.MIGRATION_MODULES = {"djstripe": None}
+    # from the models gives the same schema in under a second. Not on
+    # PostgreSQL: there its tables' foreign keys to auth_user would be created
+    # before auth's own migration has run.
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        settings.MIGRATION_MODULES = {"djstripe": None}
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -108,7 +109,7 @@ def test_backoff_grows_with_each_attempt(settings: Any) -> None:
     settings.INBOX_RETRY_BASE_SECONDS = 10
     delays = [retry_delay_seconds(n) for n in (1, 2, 3, 4)]
     assert 8 <= delays[0] <= 12
-    assert all(later > earlier for earlier, later in zip(delays, delays[1:], strict=False))
+    assert all(later > earlier for earlier, later in itertools.pairwise(delays))
     assert retry_delay_seconds(50) <= 3600 * 1.2
 
 

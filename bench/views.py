@@ -1,0 +1,32 @@
+"""Bench-only baseline view: the floor a Django webhook endpoint cannot beat.
+
+It parses the body and inserts one InboundEvent row in autocommit, with no
+signature check, no transaction block, no enqueue and no logging. The bench
+posts the same signed, Stripe-shaped body to it as to /webhooks/stripe/.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from payops.models import InboundEvent
+
+BARE_SOURCE = "bench-bare"
+
+
+@csrf_exempt
+@login_not_required
+def bare_insert(request: HttpRequest) -> JsonResponse:
+    payload = json.loads(request.body)
+    InboundEvent.objects.create(
+        source=BARE_SOURCE,
+        event_id=payload["id"],
+        event_type=payload["type"],
+        payload=payload,
+        trace_id="",
+    )
+    return JsonResponse({"received": True})

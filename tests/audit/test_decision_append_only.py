@@ -1,0 +1,94 @@
+"""The Decision log is append-only: later writes only fill in the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.models import AppendOnlyError, Decision, Mode, Outcome, Route
+
+pytestmark = pytest.mark.django_db
+
+
+def make_decision(**fields: Any) -> Decision:
+    values: dict[str, Any] = {
+        "trace_id": "t1",
+        "workflow": "dunning",
+        "booking_id": "BK1",
+        "action": "retry_payment",
+        "reason": "soft decline",
+        "mode": Mode.SUGGEST,
+        "route": Route.QUEUE,
+        "outcome": Outcome.QUEUED,
+        "confidence": 0.7,
+        **fields,
+    }
+    return Decision.objects.create(**values)
+
+
+def test_filling_in_the_outcome_is_allowed() -> None:
+    decision = make_decision()
+    decision.outcome = Outcome.EXECUTED
+    decision.outcome_detail = {"charge": "ch_1"}
+    decision.outcome_at = timezone.now()
+    decision.save(update_fields=["outcome", "outcome_detail", "outcome_at"])
+    decision.refresh_from_db()
+    assert decision.outcome == Outcome.EXECUTED
+    assert Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.FAILED) == 1
+
+
+def test_changing_what_was_decided_is_refused() -> None:
+    decision = make_decision()
+    decision.reason = "something else"
+    with pytest.raises(AppendOnlyError):
+        decision.save()
+    with pytest.raises(AppendOnlyError):
+        decision.save(update_fields=["reason"])
+    with pytest.raises(AppendOnlyError):
+        Decision.objects.filter(pk=decision.pk).update(confidence=0.99)
+    with pytest.raises(AppendOnlyError):
+        Decision.objects.bulk_update([decision], ["reason"])
+    decision.refresh_from_db()
+    assert decision.reason == "soft decline"
+
+
+def test_decisions_cannot_be_deleted_through_the_orm() -> None:
+    decision = make_decision()
+    with pytest.raises(AppendOnlyError):
+        decision.delete()
+    with pytest.raises(AppendOnlyError):
+        Decision.objects.all().delete()
+    assert Decision.objects.filter(pk=decision.pk).exists()
+
+
+def test_user_actor_and_system_actor_are_kept_consistent() -> None:
+    user = User.objects.create_user("ann")
+    assert make_decision(actor_type="user", actor=user).actor == user
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_decision(actor_type="user", actor=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_decision(actor_type="system", actor=user)
+
+
+def test_confidence_outside_0_1_is_refused_by_the_database() -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_decision(confidence=1.2)
+
+
+def test_admin_shows_decisions_but_cannot_change_or_delete_them(client: Any) -> None:
+    superuser = User.objects.create_superuser("root", "root@example.com", "pw")
+    decision = make_decision()
+    client.force_login(superuser)
+    assert client.get("/admin/audit/decision/").status_code == 200
+    page = client.get(f"/admin/audit/decision/{decision.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert client.post(f"/admin/audit/decision/{decision.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(
+        "/admin/audit/decision/", {"action": "delete_selected", "_selected_action": [decision.pk], "post": "yes"}
+    ).status_code in (200, 302)
+    assert Decision.objects.filter(pk=decision.pk).exists()

@@ -1,0 +1,58 @@
+"""A test-only workflow: proposes sending a reminder, executed against a fake outside system.
+
+The fake system dedups writes by idempotency key, as Stripe does, so tests
+can count what really happened outside.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.models import Decision
+from payops.executors import ExecutionError
+from payops.models import ReviewKind
+from payops.policy_gate import Proposal
+
+WORKFLOW = "sample"
+ACTION = "sample.send_reminder"
+
+
+class FakeOutsideSystem:
+    def __init__(self) -> None:
+        self.writes: dict[str, dict[str, Any]] = {}
+        self.calls = 0
+        self.fail_next: list[ExecutionError] = []
+
+    def write(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        return self.writes.setdefault(key, {"id": f"obj_{len(self.writes) + 1}", **body})
+
+
+def reminder_proposal(
+    booking_id: str, *, amount_minor: int = 5000, currency: str = "usd", score: float = 10, confidence: float = 0.95
+) -> Proposal:
+    return Proposal(
+        workflow=WORKFLOW,
+        action=ACTION,
+        review_kind=ReviewKind.OTHER,
+        reason=f"booking {booking_id} has {amount_minor} {currency} due",
+        reasons=["amount due", "no reminder sent yet"],
+        params={"template": "balance_due"},
+        score=score,
+        confidence=confidence,
+        model_version="sample-1",
+        booking_id=booking_id,
+        stripe_ids=[f"pi_{booking_id}"],
+        amount_minor=amount_minor,
+        currency=currency,
+    )
+
+
+def make_executor(outside: FakeOutsideSystem) -> Any:
+    def send_reminder(decision: Decision) -> dict[str, Any]:
+        obj = outside.write(decision.idempotency_key, {"booking": decision.booking_id})
+        return {"object_id": obj["id"]}
+
+    return send_reminder
