@@ -667,6 +667,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--db-name", default="payops_bench", help="database to (re)create; must start payops_bench")
     parser.add_argument("--keep-db", action="store_true", help="leave the database in place at the end")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this JSON file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="cProfile every request in every worker; write worker-<pid>.pstats files to this "
+        "folder (analysis only: the profiler distorts every figure)",
+    )
     args = parser.parse_args(argv)
 
     worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
@@ -689,6 +695,9 @@ def main(argv: list[str]) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="payops-bench-"))
     env = server_env(args.db_name, tmp / "var")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        env["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
     results: list[ConfigResult] = []
     started = time.monotonic()
     try:

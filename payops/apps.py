@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class PayopsConfig(AppConfig):
@@ -6,6 +7,8 @@ class PayopsConfig(AppConfig):
     verbose_name = "PayOps core"
 
     def ready(self) -> None:
+        from payops.staff_groups import on_post_migrate
         from payops.trace import install_log_record_factory
 
         install_log_record_factory()
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="payops-staff-groups")

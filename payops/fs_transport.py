@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from time import monotonic
+from time import monotonic_ns
 from typing import Any
 
 from kombu.transport import filesystem
@@ -18,8 +18,9 @@ from kombu.transport import filesystem
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        # Same name shape as the stock transport: sorted by time, then queue.
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # The stock name shape, with a zero-padded nanosecond clock so the
+        # consumer's sorted listing is first in, first out.
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final_path = os.path.join(self.data_folder_out, name)
         # The dot prefix and .tmp suffix keep the half-written file from
         # matching the consumer's "*.<queue>.msg" glob.

@@ -1,48 +1,14 @@
 """Staff groups (Viewer, Reviewer, Approver, Admin) and a monitor-mode policy per workflow."""
 
 from django.apps.registry import Apps
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-WORKFLOWS = ["payments", "dunning", "fraud", "refunds", "disputes"]
-
-VIEWER = [
-    ("payops", "view_inboundevent"),
-    ("payops", "view_reviewitem"),
-    ("payops", "view_reviewapproval"),
-    ("payops", "view_workflowpolicy"),
-    ("audit", "view_decision"),
-]
-REVIEWER = VIEWER + [
-    ("payops", "change_reviewitem"),
-    ("payops", "act_on_reviewitem"),
-]
-APPROVER = REVIEWER + [
-    ("payops", "approve_large_reviewitem"),
-]
-ADMIN = APPROVER + [
-    ("payops", "change_workflowpolicy"),
-    ("payops", "replay_inboundevent"),
-]
-GROUPS = {"Viewer": VIEWER, "Reviewer": REVIEWER, "Approver": APPROVER, "Admin": ADMIN}
+from payops.staff_groups import GROUPS, ensure_staff_groups
 
 
 def create_groups(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    # Permissions are normally created after all migrations; make them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, perms in GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for app_label, codename in perms:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    WorkflowPolicy = apps.get_model("payops", "WorkflowPolicy")
-    for workflow in WORKFLOWS:
-        WorkflowPolicy.objects.get_or_create(workflow=workflow)
+    ensure_staff_groups(apps)
 
 
 def remove_groups(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:

@@ -1,0 +1,51 @@
+"""The staff groups and their permissions, and a starting policy per workflow.
+
+Applied by a data migration and again after every flush (post_migrate), so
+test databases that are flushed between tests still have them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
+
+WORKFLOWS = ["payments", "dunning", "fraud", "refunds", "disputes"]
+
+VIEWER = [
+    ("payops", "view_inboundevent"),
+    ("payops", "view_reviewitem"),
+    ("payops", "view_reviewapproval"),
+    ("payops", "view_workflowpolicy"),
+    ("audit", "view_decision"),
+]
+REVIEWER = [*VIEWER, ("payops", "change_reviewitem"), ("payops", "act_on_reviewitem")]
+APPROVER = [*REVIEWER, ("payops", "approve_large_reviewitem")]
+ADMIN = [*APPROVER, ("payops", "change_workflowpolicy"), ("payops", "replay_inboundevent")]
+GROUPS = {"Viewer": VIEWER, "Reviewer": REVIEWER, "Approver": APPROVER, "Admin": ADMIN}
+
+
+def ensure_staff_groups(apps: Apps) -> None:
+    """Create the groups, grant their permissions and the default policies. Idempotent."""
+    # Permissions are normally created after all migrations; make them now.
+    for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True  # type: ignore[assignment]
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for app_label, codename in perms:
+            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    WorkflowPolicy = apps.get_model("payops", "WorkflowPolicy")
+    for workflow in WORKFLOWS:
+        WorkflowPolicy.objects.get_or_create(workflow=workflow)
+
+
+def on_post_migrate(sender: Any, apps: Apps | None = None, **kwargs: Any) -> None:
+    # `flush` sends post_migrate without the migration state: use the live registry.
+    ensure_staff_groups(apps or global_apps)

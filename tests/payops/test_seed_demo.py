@@ -1,0 +1,36 @@
+"""manage.py seed_demo: users in their groups, a day of events and decisions, safe to rerun."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from audit.models import Decision
+from payops.models import EventStatus, InboundEvent, ReviewItem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_fills_a_day_and_can_run_again(capsys: Any) -> None:
+    call_command("seed_demo", "--events", "60")
+    out = capsys.readouterr().out
+    assert "seeded 4 new users, 60 events" in out
+    assert User.objects.get(username="admin").groups.filter(name="Admin").exists()
+    assert User.objects.get(username="viewer").check_password("payops-demo")
+    assert InboundEvent.objects.count() == 60
+    assert not InboundEvent.objects.filter(status=EventStatus.RECEIVED).exists()
+    assert Decision.objects.exists()
+    assert ReviewItem.objects.exists()
+    assert set(Decision.objects.values_list("workflow", flat=True)) >= {"dunning", "fraud"}
+
+    call_command("seed_demo", "--events", "60")
+    assert "already present" in capsys.readouterr().out
+    assert InboundEvent.objects.count() == 60
+
+
+def test_seed_demo_refuses_a_silly_event_count() -> None:
+    with pytest.raises(CommandError, match="--events"):
+        call_command("seed_demo", "--events", "-3")
