@@ -40,7 +40,7 @@ def install_log_record_factory() -> None:
         record.trace_id = _current.get()
         return record
 
-    factory.payops_trace = True  # type: ignore[attr-defined]
+    factory.payops_trace = True
     logging.setLogRecordFactory(factory)
 
 
