@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 _current: ContextVar[str] = ContextVar("payops_trace_id", default="")
 
@@ -35,12 +36,12 @@ def install_log_record_factory() -> None:
     if getattr(previous, "payops_trace", False):
         return
 
-    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         record.trace_id = _current.get()
         return record
 
-    factory.payops_trace = True
+    factory.payops_trace = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
 
 
