@@ -53,6 +53,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
@@ -79,6 +80,7 @@ EVENT_TYPE = "balance.available"  # dj-stripe has no handler for it: stores trig
 TARGET_VS_BARE = 0.8
 TARGET_VS_DJSTRIPE = 5.0
 TARGET_P99_MS = 25.0
+SLOW_MS = 50.0  # requests slower than this are listed with their wall-clock time in --json
 
 # Runs inside `manage.py shell` against the bench database (values substituted below).
 SEED_CODE = """
@@ -205,6 +207,8 @@ class Sample:
     max_lag: float = 0.0  # open loop: worst delay of a send behind its schedule
     late_sends: int = 0  # open loop: sends more than 5 ms behind schedule
     sent: int = 0
+    segments: list[dict[str, Any]] = field(default_factory=list)  # one summary per round
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (wall-clock send time, ms), > SLOW_MS
 
     @property
     def ok(self) -> int:
@@ -298,7 +302,19 @@ class Segment:
         if self.sample is not None and self.results:
             s = self.sample
             s.sent += len(self.results)
-            s.busy_seconds += max(r[1] for r in self.results) - min(r[0] for r in self.results)
+            busy = max(r[1] for r in self.results) - min(r[0] for r in self.results)
+            s.busy_seconds += busy
+            seg = sorted(end - start for start, end, status, _ in self.results)
+            s.segments.append({
+                "n": len(seg), "events_per_s": round(len(seg) / busy, 1) if busy else 0.0,
+                "p50_ms": round(seg[len(seg) // 2] * 1000, 2),
+                "p99_ms": round(seg[max(0, math.ceil(0.99 * len(seg)) - 1)] * 1000, 2),
+                "max_ms": round(seg[-1] * 1000, 2),
+                "max_lag_ms": round(max(r[3] for r in self.results) * 1000, 2),
+            })  # fmt: skip
+            offset = time.time() - time.perf_counter()
+            s.slow.extend((round(start + offset, 3), round((end - start) * 1000, 1))
+                          for start, end, _, _ in self.results if end - start > SLOW_MS / 1000)  # fmt: skip
             for start, end, status, lag in self.results:
                 s.statuses[status] += 1
                 if isinstance(status, int) and 200 <= status < 300:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from audit.models import Decision
+from payops.charts import StackedBars, stacked_bars
 from payops.models import EventStatus, InboundEvent, ReviewItem, ReviewStatus
 
 
@@ -19,6 +21,7 @@ class Activity:
     event_counts: dict[str, int]
     open_reviews: int
     failed_events: int
+    hourly: StackedBars
 
 
 def recent_activity(*, limit: int = 25, window_hours: int = 24) -> Activity:
@@ -40,4 +43,23 @@ def recent_activity(*, limit: int = 25, window_hours: int = 24) -> Activity:
         event_counts={status: counts.get(status, 0) for status in EventStatus.values},
         open_reviews=ReviewItem.objects.filter(status=ReviewStatus.OPEN).count(),
         failed_events=InboundEvent.objects.filter(status=EventStatus.FAILED).count(),
+        hourly=stacked_bars(hourly_event_counts(hours=window_hours), series=EventStatus.values),
     )
+
+
+def hourly_event_counts(*, hours: int = 24) -> list[tuple[datetime, dict[str, int]]]:
+    """Events received per hour and status, oldest hour first, empty hours included."""
+    current_hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    first_hour = current_hour - timedelta(hours=hours - 1)
+    rows = (
+        InboundEvent.objects.filter(received_at__gte=first_hour)
+        .annotate(hour=TruncHour("received_at", tzinfo=UTC))
+        .values_list("hour", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    buckets: dict[datetime, dict[str, int]] = {first_hour + timedelta(hours=n): {} for n in range(hours)}
+    for hour, status, n in rows:
+        if hour in buckets:
+            buckets[hour][status] = n
+    return list(buckets.items())

@@ -19,7 +19,7 @@ class EventStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     RETRYING = "retrying", "Waiting to retry"
     PROCESSED = "processed", "Processed"
-    IGNORED = "ignored", "Ignored (no handler)"
+    IGNORED = "ignored", "Ignored"
     FAILED = "failed", "Failed"
 
 

@@ -104,3 +104,23 @@ def test_admin_is_for_staff_only(client: Any, viewer: Any, admin_user_in_group: 
     client.force_login(admin_user_in_group)
     assert client.get("/admin/payops/inboundevent/").status_code == 200
     assert client.get("/admin/payops/workflowpolicy/").status_code == 200
+
+
+def test_home_charts_events_per_hour_by_status(client: Any, viewer: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    three_hours_ago = timezone.now() - timedelta(hours=3)
+    for n, status in enumerate(["processed", "processed", "failed"]):
+        event = InboundEvent.objects.create(
+            source="stripe", event_id=f"evt_c{n}", event_type="x", payload={}, trace_id="t", status=status
+        )
+        InboundEvent.objects.filter(pk=event.pk).update(received_at=three_hours_ago)
+    client.force_login(viewer)
+    page = client.get("/").content.decode()
+    assert 'id="hourly-chart"' in page
+    assert page.count('class="slot"') == 24
+    hour = three_hours_ago.strftime("%H:00")
+    assert f"{hour}: 3 events, 2 processed, 1 failed" in page
+    assert "busiest hour: 3" in page

@@ -245,3 +245,31 @@ def test_trace_id_is_on_every_log_record_while_processing(recorded_handler: list
     records = [r for r in caplog.records if r.name == "payops.event_processing"]
     assert records
     assert {record.trace_id for record in records} == {event.trace_id}
+
+
+def test_json_log_lines_carry_the_trace_id() -> None:
+    import io
+    import json
+    import logging
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    from payops.trace import bound_trace
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(trace_id)s %(message)s"))
+    log = logging.getLogger("payops.test_json")
+    log.addHandler(handler)
+    try:
+        with bound_trace("trace-abc"):
+            log.warning("charge %s retried", "ch_1")
+    finally:
+        log.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line == {
+        "levelname": "WARNING",
+        "name": "payops.test_json",
+        "trace_id": "trace-abc",
+        "message": "charge ch_1 retried",
+    }

@@ -1,0 +1,67 @@
+"""Geometry for the console's server-rendered SVG charts (no chart library, no CDN)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Segment:
+    series: str
+    y: float
+    height: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    x: float
+    width: float
+    total: int
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class StackedBars:
+    width: int
+    height: int
+    max_total: int
+    bars: list[Bar]
+    series: list[str]
+
+
+def stacked_bars(
+    buckets: Sequence[tuple[datetime, Mapping[str, int]]],
+    *,
+    series: Sequence[str],
+    width: int = 720,
+    height: int = 120,
+    gap: float = 2,
+) -> StackedBars:
+    """One bar per bucket, its series stacked bottom-up, scaled to the tallest bar."""
+    max_total = max((sum(counts.values()) for _, counts in buckets), default=0)
+    slot = width / max(len(buckets), 1)
+    scale = height / max_total if max_total else 0
+    bars: list[Bar] = []
+    for index, (start, counts) in enumerate(buckets):
+        y = float(height)
+        segments: list[Segment] = []
+        for name in series:
+            count = counts.get(name, 0)
+            if count:
+                h = count * scale
+                y -= h
+                segments.append(Segment(series=name, y=round(y, 2), height=round(h, 2), count=count))
+        bars.append(
+            Bar(
+                label=f"{start:%H}:00",
+                x=round(index * slot + gap / 2, 2),
+                width=round(slot - gap, 2),
+                total=sum(counts.values()),
+                segments=segments,
+            )
+        )
+    return StackedBars(width=width, height=height, max_total=max_total, bars=bars, series=list(series))
