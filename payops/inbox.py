@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,12 +10,12 @@ from django.db import IntegrityError, transaction
 from payops.dispatch import queue_event_processing
 from payops.models import InboundEvent
 from payops.trace import bound_trace, new_trace_id
-from payops.webhook_verifiers import VERIFIERS, VerifiedEvent, WebhookRejected
+from payops.webhook_verifiers import VERIFIERS, InboundRequest, VerifiedEvent, WebhookRejected
 
 logger = logging.getLogger(__name__)
 
 
-def receive_webhook(*, source: str, body: bytes, headers: Mapping[str, str]) -> tuple[InboundEvent, bool]:
+def receive_webhook(*, source: str, request: InboundRequest) -> tuple[InboundEvent, bool]:
     """Verify and store one delivery. Returns the event and whether it is new.
 
     Raises WebhookRejected (nothing stored) for an unknown source, an
@@ -26,9 +25,9 @@ def receive_webhook(*, source: str, body: bytes, headers: Mapping[str, str]) -> 
     if verifier is None:
         raise WebhookRejected(f"unknown webhook source {source!r}", status=404)
     limit: int = settings.WEBHOOK_MAX_BODY_BYTES
-    if len(body) > limit:
+    if len(request.body) > limit:
         raise WebhookRejected(f"body is larger than {limit} bytes", status=413)
-    verified = verifier(body, headers)
+    verified = verifier(request)
     return store_event(source=source, verified=verified)
 
 

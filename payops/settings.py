@@ -234,6 +234,40 @@ DJSTRIPE_USE_NATIVE_JSONFIELD = True
 STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRETS", ["whsec_payops_local_development_only"] if DEBUG else [])
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 
+# --- Checkfront -----------------------------------------------------------
+
+# CHECKFRONT_HOST is the account's host (your-company.checkfront.com);
+# CHECKFRONT_API_BASE overrides the whole base URL (the local simulator).
+CHECKFRONT_HOST = env_str("CHECKFRONT_HOST")
+CHECKFRONT_SIM_PORT = env_int("CHECKFRONT_SIM_PORT", 8020, minimum=1)
+CHECKFRONT_API_BASE = env_str(
+    "CHECKFRONT_API_BASE",
+    f"https://{CHECKFRONT_HOST}/api/3.0/"
+    if CHECKFRONT_HOST
+    else (f"http://127.0.0.1:{CHECKFRONT_SIM_PORT}/api/3.0/" if DEBUG else ""),
+)
+CHECKFRONT_API_KEY = env_str("CHECKFRONT_API_KEY", "payops-sim-key" if DEBUG and not CHECKFRONT_HOST else "")
+CHECKFRONT_API_SECRET = env_str("CHECKFRONT_API_SECRET", "payops-sim-secret" if DEBUG and not CHECKFRONT_HOST else "")
+CHECKFRONT_TIMEOUT_SECONDS = env_int("CHECKFRONT_TIMEOUT_SECONDS", 20, minimum=1)
+CHECKFRONT_MAX_ATTEMPTS = env_int("CHECKFRONT_MAX_ATTEMPTS", 4, minimum=1)
+# Checkfront webhooks carry no signature: each configured URL ends in one of
+# these unguessable tokens (several at once for rotation).
+CHECKFRONT_WEBHOOK_TOKENS = env_list(
+    "CHECKFRONT_WEBHOOK_TOKENS", ["local-development-only-checkfront-token"] if DEBUG else []
+)
+for _token in CHECKFRONT_WEBHOOK_TOKENS:
+    if len(_token) < 24 or not all(c.isalnum() or c in "-_" for c in _token):
+        raise ImproperlyConfigured("each CHECKFRONT_WEBHOOK_TOKENS entry needs 24+ letters, digits, - or _")
+CHECKFRONT_SYNC_INTERVAL_SECONDS = env_int("CHECKFRONT_SYNC_INTERVAL_SECONDS", 300, minimum=10)
+# Each incremental sync asks for changes since the previous run's start minus
+# this much, so a booking changed while a run was paging is never missed.
+CHECKFRONT_SYNC_OVERLAP_SECONDS = env_int("CHECKFRONT_SYNC_OVERLAP_SECONDS", 300, minimum=0)
+CHECKFRONT_DETAIL_WORKERS = env_int("CHECKFRONT_DETAIL_WORKERS", 4, minimum=1)
+CELERY_BEAT_SCHEDULE["checkfront-sync"] = {
+    "task": "bookings.tasks.sync_checkfront",
+    "schedule": CHECKFRONT_SYNC_INTERVAL_SECONDS,
+}
+
 # --- Logging --------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

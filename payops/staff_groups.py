@@ -20,6 +20,12 @@ VIEWER = [
     ("payops", "view_reviewapproval"),
     ("payops", "view_workflowpolicy"),
     ("audit", "view_decision"),
+    ("bookings", "view_booking"),
+    ("bookings", "view_bookingitem"),
+    ("bookings", "view_customer"),
+    ("bookings", "view_item"),
+    ("bookings", "view_transaction"),
+    ("bookings", "view_synccursor"),
 ]
 REVIEWER = [*VIEWER, ("payops", "change_reviewitem"), ("payops", "act_on_reviewitem")]
 APPROVER = [*REVIEWER, ("payops", "approve_large_reviewitem")]
@@ -40,7 +46,11 @@ def ensure_staff_groups(apps: Apps) -> None:
     for name, perms in GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
         for app_label, codename in perms:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            # An app migrated later has no permissions yet; post_migrate
+            # runs this again once every app's tables exist.
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                group.permissions.add(permission)
     WorkflowPolicy = apps.get_model("payops", "WorkflowPolicy")
     for workflow in WORKFLOWS:
         WorkflowPolicy.objects.get_or_create(workflow=workflow)

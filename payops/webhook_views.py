@@ -11,14 +11,14 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from payops.inbox import receive_webhook
-from payops.webhook_verifiers import WebhookRejected
+from payops.webhook_verifiers import InboundRequest, WebhookRejected
 
 logger = logging.getLogger(__name__)
 
 
 @csrf_exempt
 @login_not_required
-def inbound_webhook(request: HttpRequest, source: str) -> JsonResponse:
+def inbound_webhook(request: HttpRequest, source: str, token: str = "") -> JsonResponse:
     if request.method != "POST":
         return JsonResponse({"error": "webhooks are delivered with POST"}, status=405, headers={"Allow": "POST"})
     limit: int = settings.WEBHOOK_MAX_BODY_BYTES
@@ -29,7 +29,8 @@ def inbound_webhook(request: HttpRequest, source: str) -> JsonResponse:
     if int(declared) > limit:
         return JsonResponse({"error": f"body is larger than {limit} bytes"}, status=413)
     try:
-        event, created = receive_webhook(source=source, body=request.body, headers=request.headers)
+        inbound = InboundRequest(body=request.body, headers=request.headers, path_token=token)
+        event, created = receive_webhook(source=source, request=inbound)
     except RequestDataTooBig:
         return JsonResponse({"error": f"body is larger than {limit} bytes"}, status=413)
     except WebhookRejected as exc:

@@ -161,11 +161,12 @@ def test_without_configured_secrets_every_delivery_is_refused(settings: Any, pos
     assert not InboundEvent.objects.exists()
 
 
-def test_checkfront_placeholder_verifier_rejects_everything(client: Any) -> None:
-    body = b'{"id": "cf_1", "type": "booking"}'
-    response = client.post("/webhooks/checkfront/", data=body, content_type="application/json")
-    assert response.status_code == 403
-    assert "not configured" in response.json()["error"]
+def test_stripe_endpoint_takes_no_url_token(client: Any) -> None:
+    body = stripe_event("evt_token")
+    response = client.post(
+        "/webhooks/stripe/some-token/", data=body, content_type="application/json", **signed_headers(body)
+    )
+    assert response.status_code == 404
     assert not InboundEvent.objects.exists()
 
 

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from payops.command_args import iso_datetime
 from payops.event_processing import REPLAYABLE, process_event, replay_events
 from payops.models import EventSource, InboundEvent
-
-
-def _when(value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise CommandError(f"{value!r} is not an ISO date-time such as 2026-11-27T09:00:00Z")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 class Command(BaseCommand):
@@ -37,8 +28,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--source", choices=EventSource.values)
         parser.add_argument("--type", dest="event_type", help="event type; a trailing * matches a prefix")
-        parser.add_argument("--since", type=_when, help="received at or after (ISO date-time)")
-        parser.add_argument("--until", type=_when, help="received before (ISO date-time)")
+        parser.add_argument("--since", type=iso_datetime, help="received at or after (ISO date-time)")
+        parser.add_argument("--until", type=iso_datetime, help="received before (ISO date-time)")
         parser.add_argument("--id", dest="event_ids", action="append", help="source event id (repeatable)")
         parser.add_argument("--dry-run", action="store_true", help="list what would be replayed, change nothing")
         parser.add_argument(

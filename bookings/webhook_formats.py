@@ -1,0 +1,112 @@
+"""Reading Checkfront webhook bodies in any of the three formats an account may choose.
+
+JSON, XML and form-encoded bodies all become the same dict: the XML-to-JSON
+rendering Checkfront's own JSON uses ("@attributes", every scalar a string,
+empty elements as {}, a single child as an object).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+
+class BodyFormatError(ValueError):
+    """The body is not valid JSON, XML or form data."""
+
+
+def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    kind = content_type.split(";")[0].strip().lower()
+    text = _decode(body)
+    stripped = text.lstrip()
+    if kind == "application/json" or (not kind and stripped.startswith("{")):
+        return _json(text)
+    if kind in ("application/xml", "text/xml") or (not kind and stripped.startswith("<")):
+        return _xml(text)
+    if kind in ("application/x-www-form-urlencoded", "") or "=" in stripped:
+        return _form(text)
+    raise BodyFormatError(f"unsupported Content-Type {content_type!r}: send JSON, XML or form data")
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyFormatError("body is not UTF-8") from exc
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BodyFormatError(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BodyFormatError("body must be a JSON object")
+    return payload
+
+
+def _xml(text: str) -> dict[str, Any]:
+    try:
+        # defusedxml refuses entity expansion and external references.
+        root = ElementTree.fromstring(text)
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise BodyFormatError(f"body is not valid XML: {exc}") from exc
+    rendered = _element(root)
+    return rendered if isinstance(rendered, dict) else {"value": rendered}
+
+
+def _element(element: Element) -> Any:
+    children = list(element)
+    if not children and not element.attrib:
+        text = (element.text or "").strip()
+        return text if text else {}
+    node: dict[str, Any] = {}
+    if element.attrib:
+        node["@attributes"] = dict(element.attrib)
+    for child in children:
+        value = _element(child)
+        if child.tag in node:
+            existing = node[child.tag]
+            node[child.tag] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            node[child.tag] = value
+    if not children and (element.text or "").strip():
+        node["value"] = element.text.strip() if element.text else ""
+    return node
+
+
+_KEY_PART = re.compile(r"\[([^\]]*)\]")
+
+
+def _form(text: str) -> dict[str, Any]:
+    """PHP-style keys: booking[code]=X, booking[order][items][item][0][sku]=Y, tags[]=a."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, max_num_fields=2000)
+    except ValueError as exc:
+        raise BodyFormatError(f"body is not valid form data: {exc}") from exc
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        head, _, rest = key.partition("[")
+        parts = [head, *_KEY_PART.findall("[" + rest)] if rest else [head]
+        _assign(result, parts, value)
+    return result
+
+
+def _assign(node: dict[str, Any], parts: list[str], value: str) -> None:
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if part == "":
+            part = str(sum(1 for k in node if k.isdigit()))
+        if last:
+            node[part] = value
+            return
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
