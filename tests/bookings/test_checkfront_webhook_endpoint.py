@@ -61,7 +61,10 @@ def test_rotated_token_still_works(client: Any) -> None:
 
 
 def test_the_same_event_in_xml_and_form_encoding_is_accepted(client: Any) -> None:
-    xml = b'<checkfront-notify version="3.0" host="h"><booking booking_id="9"><code>ABCD-010126</code></booking></checkfront-notify>'
+    xml = (
+        b'<checkfront-notify version="3.0" host="h">'
+        b'<booking booking_id="9"><code>ABCD-010126</code></booking></checkfront-notify>'
+    )
     form = b"booking[code]=ABCD-010126&booking[status]=PAID"
     assert post(client, xml, content_type="application/xml").status_code == 200
     assert post(client, form, content_type="application/x-www-form-urlencoded").status_code == 200
