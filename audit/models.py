@@ -20,12 +20,14 @@ class Workflow(models.TextChoices):
     DISPUTES = "disputes", "Disputes"
     PAYMENTS = "payments", "Payment collection"
     CONSOLE = "console", "Console action"
+    OPERATIONS = "operations", "Operations"
 
 
 class Mode(models.TextChoices):
     MONITOR = "monitor", "Monitor (log only)"
     SUGGEST = "suggest", "Suggest (queue for review)"
     AUTOMATE = "automate", "Automate (execute within thresholds)"
+    MANUAL = "manual", "Manual (a person or an operator acted)"
 
 
 class Route(models.TextChoices):
@@ -51,7 +53,9 @@ class Outcome(models.TextChoices):
 
 
 # The only fields a later write may fill in; everything else is fixed at insert.
-OUTCOME_FIELDS = frozenset({"outcome", "outcome_detail", "outcome_at", "attempts", "claimed_at"})
+OUTCOME_FIELDS = frozenset(
+    {"outcome", "outcome_detail", "outcome_at", "attempts", "claimed_at", "next_attempt_at", "queued_at"}
+)
 
 
 class DecisionQuerySet(models.QuerySet["Decision"]):
@@ -112,12 +116,16 @@ class Decision(models.Model):
     outcome_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects: ClassVar[DecisionQuerySet] = DecisionQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-created_at"]
+        # Related lookups and other internals go through the guarded manager too.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["workflow", "-created_at"], name="decision_workflow_recent"),
             models.Index(fields=["outcome", "claimed_at"], name="decision_outcome_claim"),
@@ -143,7 +151,7 @@ class Decision(models.Model):
         return f"{self.workflow}:{self.action} ({self.outcome})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
+        if kwargs.get("force_update") or not self._state.adding:
             update_fields = kwargs.get("update_fields")
             if update_fields is None or set(update_fields) - OUTCOME_FIELDS:
                 raise AppendOnlyError(
@@ -156,5 +164,9 @@ class Decision(models.Model):
 
     @property
     def idempotency_key(self) -> str:
-        """The key every outside write made for this decision carries."""
-        return f"payops-decision-{self.id}"
+        """The key every outside write for this decision carries.
+
+        An approval runs as a child of the proposal it approves and shares
+        the proposal's key, so two approvals racing cannot both move money.
+        """
+        return f"payops-decision-{self.parent_id or self.id}"

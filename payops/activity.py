@@ -62,4 +62,5 @@ def hourly_event_counts(*, hours: int = 24) -> list[tuple[datetime, dict[str, in
     for hour, status, n in rows:
         if hour in buckets:
             buckets[hour][status] = n
-    return list(buckets.items())
+    # Labelled in the console's display time zone; counted in UTC hours.
+    return [(timezone.localtime(hour), counts) for hour, counts in buckets.items()]

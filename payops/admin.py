@@ -34,7 +34,7 @@ class InboundEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Replay selected events (failed, ignored or processed)", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
-        replayed = replay_events(queryset)
+        replayed = replay_events(queryset, actor=request.user, via="the admin")  # type: ignore[arg-type]
         skipped = queryset.count() - len(replayed)
         self.message_user(request, f"Queued {len(replayed)} events again; {skipped} still in flight were left alone.")
         if skipped:

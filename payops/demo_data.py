@@ -87,9 +87,17 @@ def _stripe_event(rng: random.Random, when: datetime, booking: str, amount: int,
     return VerifiedEvent(event_id=event_id, event_type=kind, payload=payload)
 
 
+def _demo_policies() -> None:
+    """Put the review workflows in suggest mode, unless an Admin has already set them."""
+    for policy in WorkflowPolicy.objects.filter(workflow__in=["dunning", "refunds", "disputes"], mode=Mode.MONITOR):
+        if not policy.history.exists():  # rows made by the data migration have no history yet
+            policy.mode = Mode.SUGGEST
+            policy.save()  # through save(), so the change is in the policy's history
+
+
 def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callable[[int], None]) -> tuple[int, int]:
     """Store and process a day of Stripe events, and the decisions they led to."""
-    WorkflowPolicy.objects.filter(workflow__in=["dunning", "refunds", "disputes"]).update(mode=Mode.SUGGEST)
+    _demo_policies()
     stored = decided = 0
     for n in range(events):
         when = now - timedelta(minutes=rng.randint(1, 24 * 60))
@@ -97,7 +105,7 @@ def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callab
         currency = rng.choice(CURRENCIES)
         amount = rng.choice([4900, 7500, 12900, 18500, 24000, 38000, 64000, 89000])
         verified = _stripe_event(rng, when, booking, amount, currency)
-        event, created = store_event(source="stripe", verified=verified)
+        event, created = store_event(source="stripe", verified=verified, enqueue=False)
         if created:
             InboundEvent.objects.filter(pk=event.pk).update(received_at=when)
             process_event(event.pk)

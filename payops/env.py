@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+_TRUE = {"true"}
+_FALSE = {"false"}
 
 
 def env_str(name: str, default: str = "") -> str:

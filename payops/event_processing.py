@@ -9,18 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from audit.operator_actions import record_operator_action
 from payops.dispatch import queue_event_processing
 from payops.event_handlers import handler_for
 from payops.models import EventStatus, InboundEvent
+from payops.requeue import due_again, max_countdown_seconds, not_before
 from payops.trace import bound_trace
 
 logger = logging.getLogger(__name__)
 
-CLAIMABLE = (EventStatus.RECEIVED, EventStatus.RETRYING)
 REPLAYABLE = (EventStatus.FAILED, EventStatus.IGNORED, EventStatus.PROCESSED)
 MAX_ERROR_CHARS = 10_000
 
@@ -36,14 +38,16 @@ def process_event(event_pk: int) -> str | None:
     """Run the event's handler once. Returns the new status, or None if not claimed.
 
     Safe to call twice at the same time: the conditional update lets exactly
-    one caller claim the event; the other returns None and does nothing.
+    one caller claim the event; the other returns None and does nothing. A
+    retry is not claimed before its time, whatever message arrives early.
     """
     now = timezone.now()
-    claimed = InboundEvent.objects.filter(pk=event_pk, status__in=CLAIMABLE).update(
+    claimable = Q(status=EventStatus.RECEIVED) | (Q(status=EventStatus.RETRYING) & not_before(now=now))
+    claimed = InboundEvent.objects.filter(claimable, pk=event_pk).update(
         status=EventStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
-        logger.info("event %s not claimable (done, in flight or missing)", event_pk)
+        logger.info("event %s not claimable (done, in flight, not due or missing)", event_pk)
         return None
     event = InboundEvent.objects.get(pk=event_pk)
     with bound_trace(event.trace_id):
@@ -64,29 +68,34 @@ def process_event(event_pk: int) -> str | None:
         return EventStatus.PROCESSED
 
 
+def _still_ours(event: InboundEvent) -> QuerySet[InboundEvent]:
+    """The row, only while this worker's claim holds (the sweep may have handed it on)."""
+    return InboundEvent.objects.filter(pk=event.pk, status=EventStatus.PROCESSING, claimed_at=event.claimed_at)
+
+
 def _finish(event: InboundEvent, status: str) -> None:
-    InboundEvent.objects.filter(pk=event.pk, status=EventStatus.PROCESSING).update(
-        status=status, processed_at=timezone.now(), next_attempt_at=None
-    )
+    _still_ours(event).update(status=status, processed_at=timezone.now(), next_attempt_at=None)
 
 
 def _record_failure(event: InboundEvent, exc: Exception) -> str:
     error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
     attempts = event.attempts
     if attempts >= settings.INBOX_MAX_ATTEMPTS:
-        InboundEvent.objects.filter(pk=event.pk, status=EventStatus.PROCESSING).update(
-            status=EventStatus.FAILED, last_error=error, next_attempt_at=None
-        )
+        _still_ours(event).update(status=EventStatus.FAILED, last_error=error, next_attempt_at=None)
         logger.error("event %s failed for good after %s attempts", event.pk, attempts, extra={"event_pk": event.pk})
         return EventStatus.FAILED
     delay = retry_delay_seconds(attempts)
+    countdown = min(delay, max_countdown_seconds())
+    now = timezone.now()
     with transaction.atomic():
-        InboundEvent.objects.filter(pk=event.pk, status=EventStatus.PROCESSING).update(
+        if _still_ours(event).update(
             status=EventStatus.RETRYING,
             last_error=error,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-        queue_event_processing(event.pk, countdown=delay)
+            next_attempt_at=now + timedelta(seconds=delay),
+            queued_at=now + timedelta(seconds=countdown),
+        ):
+            # Longer delays than the countdown cap are sent by the sweep when due.
+            queue_event_processing(event.pk, countdown=countdown)
     logger.warning(
         "event %s failed (attempt %s), retrying in %.0fs: %s",
         event.pk,
@@ -100,55 +109,53 @@ def _record_failure(event: InboundEvent, exc: Exception) -> str:
 
 @dataclass(frozen=True)
 class SweepResult:
-    stuck_received: int
-    due_retries: int
+    requeued: int
     expired_claims: int
+    given_up: int
 
     @property
     def total(self) -> int:
-        return self.stuck_received + self.due_retries + self.expired_claims
+        return self.requeued + self.expired_claims
 
 
 def sweep_inbox(*, now: datetime | None = None) -> SweepResult:
-    """Queue again what a lost message or a dead worker left behind."""
+    """Queue again what a lost message or a dead worker left behind, once per sweep."""
     now = now or timezone.now()
-    stuck_after = timedelta(seconds=settings.INBOX_STUCK_AFTER_SECONDS)
-    lease = timedelta(seconds=settings.INBOX_PROCESSING_LEASE_SECONDS)
-
-    stuck = list(
-        InboundEvent.objects.filter(status=EventStatus.RECEIVED, received_at__lt=now - stuck_after).values_list(
-            "pk", flat=True
-        )
+    lease_expired = Q(
+        status=EventStatus.PROCESSING, claimed_at__lt=now - timedelta(seconds=settings.INBOX_PROCESSING_LEASE_SECONDS)
     )
-    due = list(
-        InboundEvent.objects.filter(status=EventStatus.RETRYING, next_attempt_at__lt=now - stuck_after).values_list(
-            "pk", flat=True
-        )
-    )
-    expired: list[int] = []
-    for pk in InboundEvent.objects.filter(status=EventStatus.PROCESSING, claimed_at__lt=now - lease).values_list(
-        "pk", flat=True
-    ):
+    expired = given_up = 0
+    for pk in InboundEvent.objects.filter(lease_expired).values_list("pk", flat=True):
         # Conditional, so a worker that finishes at this moment keeps its result.
-        if InboundEvent.objects.filter(pk=pk, status=EventStatus.PROCESSING, claimed_at__lt=now - lease).update(
-            status=EventStatus.RETRYING, next_attempt_at=now
+        row = InboundEvent.objects.filter(lease_expired, pk=pk)
+        if row.filter(attempts__gte=settings.INBOX_MAX_ATTEMPTS).update(
+            status=EventStatus.FAILED, last_error="the worker died or hung on every attempt", next_attempt_at=None
         ):
-            expired.append(pk)
+            given_up += 1
+        elif row.update(status=EventStatus.RETRYING, next_attempt_at=now, queued_at=None):
+            expired += 1
+    waiting = Q(status__in=[EventStatus.RECEIVED, EventStatus.RETRYING]) & due_again(now=now)
+    requeued = 0
     with transaction.atomic():
-        for pk in [*stuck, *due, *expired]:
-            queue_event_processing(pk)
-    result = SweepResult(stuck_received=len(stuck), due_retries=len(due), expired_claims=len(expired))
-    if result.total:
-        logger.warning("inbox sweep re-queued %s events: %s", result.total, result)
+        for pk in InboundEvent.objects.filter(waiting).values_list("pk", flat=True):
+            # Marking queued_at first means the next sweep leaves it alone.
+            if InboundEvent.objects.filter(waiting, pk=pk).update(queued_at=now):
+                queue_event_processing(pk)
+                requeued += 1
+    result = SweepResult(requeued=requeued, expired_claims=expired, given_up=given_up)
+    if result.total or given_up:
+        logger.warning("inbox sweep: %s", result)
     return result
 
 
-def replay_events(events: QuerySet[InboundEvent]) -> list[int]:
-    """Send finished events through processing again. Returns the replayed ids.
+def replay_events(events: QuerySet[InboundEvent], *, actor: User | None, via: str, enqueue: bool = True) -> list[int]:
+    """Send finished events through processing again, and record who did. Returns the replayed ids.
 
-    Events in flight (received, processing, retrying) are left alone.
+    Events in flight (received, processing, retrying) are left alone. With
+    enqueue=False the caller processes them itself (no message is sent).
     """
     replayed: list[int] = []
+    now = timezone.now()
     with transaction.atomic():
         for pk in events.filter(status__in=REPLAYABLE).values_list("pk", flat=True):
             if InboundEvent.objects.filter(pk=pk, status__in=REPLAYABLE).update(
@@ -157,8 +164,17 @@ def replay_events(events: QuerySet[InboundEvent]) -> list[int]:
                 last_error="",
                 next_attempt_at=None,
                 processed_at=None,
+                queued_at=now,
             ):
                 replayed.append(pk)
-                queue_event_processing(pk)
-    logger.info("replayed %s events", len(replayed))
+                if enqueue:
+                    queue_event_processing(pk)
+        if replayed:
+            record_operator_action(
+                action="replay_events",
+                actor=actor,
+                reason=f"{len(replayed)} stored events sent through processing again via {via}",
+                params={"event_pks": replayed[:1000], "count": len(replayed), "via": via},
+            )
+    logger.info("replayed %s events via %s", len(replayed), via)
     return replayed

@@ -11,12 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import Decision, Outcome
 from payops.dispatch import queue_decision_execution
 from payops.models import ReviewItem, ReviewStatus
+from payops.requeue import due_again, max_countdown_seconds, not_before
 from payops.trace import bound_trace
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,13 @@ def executor_for(action: str) -> Executor | None:
 def execute_decision(decision_id: uuid.UUID | str) -> str | None:
     """Carry out a pending decision. Returns its new outcome, or None if not claimed."""
     now = timezone.now()
-    # Claiming by conditional update means two workers never run one decision.
-    claimed = Decision.objects.filter(pk=decision_id, outcome=Outcome.PENDING).update(
+    # Claiming by conditional update means two workers never run one decision,
+    # and a retry is not run before its time.
+    claimed = Decision.objects.filter(not_before(now=now), pk=decision_id, outcome=Outcome.PENDING).update(
         outcome=Outcome.EXECUTING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
-        logger.info("decision %s not pending; nothing to execute", decision_id)
+        logger.info("decision %s not pending or not due; nothing to execute", decision_id)
         return None
     decision = Decision.objects.get(pk=decision_id)
     with bound_trace(decision.trace_id):
@@ -84,19 +86,21 @@ def execute_decision(decision_id: uuid.UUID | str) -> str | None:
             return _finish(decision, Outcome.FAILED, {"error": str(exc)})
         except Exception as exc:  # money may have moved: stop and show it, never retry blindly
             logger.exception("executor for %s crashed", decision.action)
-            return _finish(
-                decision,
-                Outcome.FAILED,
-                {"error": repr(exc), "traceback": "".join(traceback.format_exception(exc))[-4000:]},
-            )
+            trace = "".join(traceback.format_exception(exc))[-4000:]
+            return _finish(decision, Outcome.FAILED, {"error": repr(exc), "traceback": trace})
         return _finish(decision, Outcome.EXECUTED, detail)
 
 
-def _finish(decision: Decision, outcome: str, detail: dict[str, Any]) -> str:
+def _still_ours(decision: Decision) -> QuerySet[Decision]:
+    """The row, only while this worker's claim holds (the sweep may have handed it on)."""
+    return Decision.objects.filter(pk=decision.pk, outcome=Outcome.EXECUTING, claimed_at=decision.claimed_at)
+
+
+def _finish(decision: Decision, outcome: str, detail: dict[str, Any]) -> str | None:
     with transaction.atomic():
-        Decision.objects.filter(pk=decision.pk, outcome=Outcome.EXECUTING).update(
-            outcome=outcome, outcome_detail=detail, outcome_at=timezone.now()
-        )
+        if not _still_ours(decision).update(outcome=outcome, outcome_detail=detail, outcome_at=timezone.now()):
+            logger.warning("decision %s was handed to another worker; its result is theirs", decision.pk)
+            return None
         _settle_review_item(decision, outcome)
     log = logger.info if outcome == Outcome.EXECUTED else logger.error
     log("decision %s %s: %s", decision.pk, outcome, detail, extra={"decision_id": str(decision.pk)})
@@ -116,44 +120,45 @@ def _settle_review_item(decision: Decision, outcome: str) -> None:
 
 def _retry_later(decision: Decision, error: str) -> str:
     delay = min(30 * 2 ** (decision.attempts - 1), 1800)
+    countdown = min(delay, max_countdown_seconds())
+    now = timezone.now()
     with transaction.atomic():
-        Decision.objects.filter(pk=decision.pk, outcome=Outcome.EXECUTING).update(
-            outcome=Outcome.PENDING, outcome_detail={"last_error": error}
-        )
-        queue_decision_execution(decision.pk, countdown=delay)
+        if _still_ours(decision).update(
+            outcome=Outcome.PENDING,
+            outcome_detail={"last_error": error},
+            next_attempt_at=now + timedelta(seconds=delay),
+            queued_at=now + timedelta(seconds=countdown),
+        ):
+            queue_decision_execution(decision.pk, countdown=countdown)
     logger.warning("decision %s will be retried in %ss: %s", decision.pk, delay, error)
     return Outcome.PENDING
 
 
 def sweep_executions(*, now: datetime | None = None) -> int:
-    """Queue again decisions whose execution was lost or whose worker died.
+    """Queue again decisions whose message was lost or whose worker died, once per sweep.
 
     Re-running is safe because every executor writes with the decision's
-    idempotency key.
+    idempotency key; a decision whose worker died on every attempt fails.
     """
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.EXECUTOR_LEASE_SECONDS)
-    stuck_after = timedelta(seconds=settings.INBOX_STUCK_AFTER_SECONDS)
-    requeue: list[uuid.UUID] = []
-    for pk in Decision.objects.filter(outcome=Outcome.EXECUTING, claimed_at__lt=now - lease).values_list(
-        "pk", flat=True
-    ):
-        if Decision.objects.filter(pk=pk, outcome=Outcome.EXECUTING, claimed_at__lt=now - lease).update(
-            outcome=Outcome.PENDING, claimed_at=None
-        ):
-            requeue.append(pk)
-    # Pending and never claimed: the enqueue was lost. Pending after a failed
-    # attempt keeps its claim time, so its backoff is respected up to the lease.
-    never_claimed = Q(claimed_at__isnull=True, created_at__lt=now - stuck_after)
-    retry_lost = Q(claimed_at__lt=now - lease)
-    requeue += list(
-        Decision.objects.filter(never_claimed | retry_lost, outcome=Outcome.PENDING)
-        .exclude(pk__in=requeue)
-        .values_list("pk", flat=True)
+    lease_expired = Q(
+        outcome=Outcome.EXECUTING, claimed_at__lt=now - timedelta(seconds=settings.EXECUTOR_LEASE_SECONDS)
     )
+    for pk in Decision.objects.filter(lease_expired).values_list("pk", flat=True):
+        row = Decision.objects.filter(lease_expired, pk=pk)
+        if not row.filter(attempts__gte=MAX_EXECUTION_ATTEMPTS).update(
+            outcome=Outcome.FAILED,
+            outcome_detail={"error": "the worker died or hung on every attempt"},
+            outcome_at=now,
+        ):
+            row.update(outcome=Outcome.PENDING, next_attempt_at=now, queued_at=None)
+    waiting = Q(outcome=Outcome.PENDING) & due_again(now=now)
+    requeued = 0
     with transaction.atomic():
-        for pk in requeue:
-            queue_decision_execution(pk)
-    if requeue:
-        logger.warning("execution sweep re-queued %s decisions", len(requeue))
-    return len(requeue)
+        for pk in Decision.objects.filter(waiting).values_list("pk", flat=True):
+            if Decision.objects.filter(waiting, pk=pk).update(queued_at=now):
+                queue_decision_execution(pk)
+                requeued += 1
+    if requeued:
+        logger.warning("execution sweep re-queued %s decisions", requeued)
+    return requeued

@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from payops.dispatch import queue_event_processing
 from payops.models import InboundEvent
@@ -31,8 +32,11 @@ def receive_webhook(*, source: str, request: InboundRequest) -> tuple[InboundEve
     return store_event(source=source, verified=verified)
 
 
-def store_event(*, source: str, verified: VerifiedEvent) -> tuple[InboundEvent, bool]:
-    """Insert the event unless (source, event id) is already stored."""
+def store_event(*, source: str, verified: VerifiedEvent, enqueue: bool = True) -> tuple[InboundEvent, bool]:
+    """Insert the event unless (source, event id) is already stored.
+
+    With enqueue=False no message is sent: the caller processes it itself.
+    """
     trace_id = new_trace_id()
     with bound_trace(trace_id):
         try:
@@ -45,8 +49,10 @@ def store_event(*, source: str, verified: VerifiedEvent) -> tuple[InboundEvent, 
                     event_type=verified.event_type,
                     payload=verified.payload,
                     trace_id=trace_id,
+                    queued_at=timezone.now(),
                 )
-                queue_event_processing(event.pk)
+                if enqueue:
+                    queue_event_processing(event.pk)
         except IntegrityError:
             existing = InboundEvent.objects.get(source=source, event_id=verified.event_id)
             with bound_trace(existing.trace_id):

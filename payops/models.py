@@ -41,7 +41,8 @@ class InboundEvent(models.Model):
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="not processed before this")
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="when the last queued message was due to run")
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -59,11 +60,15 @@ class InboundEvent(models.Model):
         return f"{self.source}:{self.event_id} {self.event_type} ({self.status})"
 
 
+# A policy picks one of these; "manual" only describes a person's own action.
+POLICY_MODES = [(m.value, m.label) for m in (Mode.MONITOR, Mode.SUGGEST, Mode.AUTOMATE)]
+
+
 class WorkflowPolicy(models.Model):
     """How far one workflow may act on its own. Edited by Admins, with history."""
 
     workflow = models.CharField(max_length=32, unique=True)
-    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.MONITOR)
+    mode = models.CharField(max_length=16, choices=POLICY_MODES, default=Mode.MONITOR)
     rollout_percent = models.PositiveSmallIntegerField(
         default=100, help_text="Share of bookings (0-100) the mode applies to; the rest are only logged"
     )
@@ -100,9 +105,10 @@ class WorkflowPolicy(models.Model):
                 condition=models.Q(automate_min_confidence__gte=0) & models.Q(automate_min_confidence__lte=1),
                 name="policy_min_confidence_0_1",
             ),
+            # Automation never reaches amounts a person would have to approve.
             models.CheckConstraint(
                 condition=models.Q(automate_max_amount_minor__gte=0)
-                & models.Q(approver_threshold_minor__gte=0)
+                & models.Q(automate_max_amount_minor__lte=models.F("approver_threshold_minor"))
                 & models.Q(second_approval_threshold_minor__gte=models.F("approver_threshold_minor")),
                 name="policy_thresholds_ordered",
             ),

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from audit.models import Decision, Mode, Outcome, Route
 from payops.dispatch import queue_decision_execution
@@ -44,6 +45,9 @@ class Proposal:
     amount_minor: int | None = None
     currency: str = ""
     due_by: datetime | None = None
+    # An action that moves money must say how much; one that does not (a
+    # note, a reminder) may leave the amount out and still be automated.
+    moves_money: bool = True
 
     def __post_init__(self) -> None:
         if not self.workflow or not self.action or not self.reason.strip():
@@ -100,7 +104,11 @@ def route_for(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, str]:
 
 def automation_blockers(policy: WorkflowPolicy, proposal: Proposal) -> list[str]:
     blockers: list[str] = []
-    if proposal.score is not None and proposal.score > policy.automate_max_risk:
+    # Unknown is never "within the threshold": a missing score or amount
+    # sends the proposal to a person.
+    if proposal.score is None:
+        blockers.append("no risk score given")
+    elif proposal.score > policy.automate_max_risk:
         blockers.append(f"risk {proposal.score:.0f} above the automation limit {policy.automate_max_risk:.0f}")
     if proposal.confidence is None:
         blockers.append("no confidence given")
@@ -108,7 +116,10 @@ def automation_blockers(policy: WorkflowPolicy, proposal: Proposal) -> list[str]
         blockers.append(
             f"confidence {proposal.confidence:.2f} below the automation minimum {policy.automate_min_confidence:.2f}"
         )
-    if proposal.amount_minor is not None:
+    if proposal.amount_minor is None:
+        if proposal.moves_money:
+            blockers.append("no amount given for an action that moves money")
+    else:
         if proposal.currency != policy.threshold_currency:
             blockers.append(
                 f"amount in {proposal.currency.upper()} but thresholds are set in {policy.threshold_currency.upper()}"
@@ -167,6 +178,7 @@ def submit_proposal(proposal: Proposal) -> Decision:
             route=route,
             route_reason=route_reason,
             outcome=_OUTCOME_FOR_ROUTE[route],
+            queued_at=timezone.now() if route == Route.EXECUTE else None,
         )
         if route == Route.QUEUE:
             role, approvals = review_requirements(policy, proposal)

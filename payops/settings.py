@@ -18,6 +18,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PAYOPS_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+DATABASE_URL = env_str("DATABASE_URL")
+# The embedded defaults (a laptop or CI with nothing configured) get the
+# local stand-ins' well-known credentials. A deployment that configures a
+# database never does, even if it forgot DJANGO_DEBUG=false.
+EMBEDDED = DEBUG and not DATABASE_URL
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
@@ -94,7 +99,6 @@ _SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
 }
 
-DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -128,6 +132,11 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    # The proxy terminates TLS and says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- I18n and time --------------------------------------------------------
 
@@ -211,27 +220,31 @@ WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 256 * 1024, minimum=1
 # (lost enqueue, dead worker): the sweep queues it again.
 INBOX_STUCK_AFTER_SECONDS = env_int("INBOX_STUCK_AFTER_SECONDS", 120, minimum=1)
 # A claim older than this belongs to a worker that died mid-event.
-INBOX_PROCESSING_LEASE_SECONDS = env_int("INBOX_PROCESSING_LEASE_SECONDS", 600, minimum=1)
+INBOX_PROCESSING_LEASE_SECONDS = env_int("INBOX_PROCESSING_LEASE_SECONDS", 600, minimum=60)
 INBOX_MAX_ATTEMPTS = env_int("INBOX_MAX_ATTEMPTS", 8, minimum=1)
 INBOX_RETRY_BASE_SECONDS = env_int("INBOX_RETRY_BASE_SECONDS", 10, minimum=1)
-EXECUTOR_LEASE_SECONDS = env_int("EXECUTOR_LEASE_SECONDS", 600, minimum=1)
+EXECUTOR_LEASE_SECONDS = env_int("EXECUTOR_LEASE_SECONDS", 600, minimum=60)
+# A task is killed before its claim's lease runs out, so a hung worker never
+# overlaps with the worker the sweep hands its work to.
+TASK_TIME_LIMIT_SECONDS = min(INBOX_PROCESSING_LEASE_SECONDS, EXECUTOR_LEASE_SECONDS) - 30
+QUEUE_MAX_COUNTDOWN_SECONDS = env_int("QUEUE_MAX_COUNTDOWN_SECONDS", 300, minimum=1)
 
 # --- Stripe ---------------------------------------------------------------
 
 _LOCAL_STRIPE_KEY = "sk_test_localstripe0000000000000000"
-STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", _LOCAL_STRIPE_KEY if DEBUG else "")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", _LOCAL_STRIPE_KEY if EMBEDDED else "")
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
 if STRIPE_LIVE_MODE:
     STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY
 else:
-    STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY or _LOCAL_STRIPE_KEY
+    STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 # Several secrets at once so a rotation never drops events.
-STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRETS", ["whsec_payops_local_development_only"] if DEBUG else [])
+STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRETS", ["whsec_payops_local_development_only"] if EMBEDDED else [])
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 
 # --- Checkfront -----------------------------------------------------------
@@ -244,16 +257,17 @@ CHECKFRONT_API_BASE = env_str(
     "CHECKFRONT_API_BASE",
     f"https://{CHECKFRONT_HOST}/api/3.0/"
     if CHECKFRONT_HOST
-    else (f"http://127.0.0.1:{CHECKFRONT_SIM_PORT}/api/3.0/" if DEBUG else ""),
+    else (f"http://127.0.0.1:{CHECKFRONT_SIM_PORT}/api/3.0/" if EMBEDDED else ""),
 )
-CHECKFRONT_API_KEY = env_str("CHECKFRONT_API_KEY", "payops-sim-key" if DEBUG and not CHECKFRONT_HOST else "")
-CHECKFRONT_API_SECRET = env_str("CHECKFRONT_API_SECRET", "payops-sim-secret" if DEBUG and not CHECKFRONT_HOST else "")
+_SIM_CREDENTIALS = EMBEDDED and not CHECKFRONT_HOST
+CHECKFRONT_API_KEY = env_str("CHECKFRONT_API_KEY", "payops-sim-key" if _SIM_CREDENTIALS else "")
+CHECKFRONT_API_SECRET = env_str("CHECKFRONT_API_SECRET", "payops-sim-secret" if _SIM_CREDENTIALS else "")
 CHECKFRONT_TIMEOUT_SECONDS = env_int("CHECKFRONT_TIMEOUT_SECONDS", 20, minimum=1)
 CHECKFRONT_MAX_ATTEMPTS = env_int("CHECKFRONT_MAX_ATTEMPTS", 4, minimum=1)
 # Checkfront webhooks carry no signature: each configured URL ends in one of
 # these unguessable tokens (several at once for rotation).
 CHECKFRONT_WEBHOOK_TOKENS = env_list(
-    "CHECKFRONT_WEBHOOK_TOKENS", ["local-development-only-checkfront-token"] if DEBUG else []
+    "CHECKFRONT_WEBHOOK_TOKENS", ["local-development-only-checkfront-token"] if EMBEDDED else []
 )
 for _token in CHECKFRONT_WEBHOOK_TOKENS:
     if len(_token) < 24 or not all(c.isalnum() or c in "-_" for c in _token):

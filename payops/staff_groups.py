@@ -1,7 +1,9 @@
-"""The staff groups and their permissions, and a starting policy per workflow.
+"""The staff groups as they stand after every migration, recreated when missing.
 
-Applied by a data migration and again after every flush (post_migrate), so
-test databases that are flushed between tests still have them.
+Migrations grant permissions (frozen lists, one migration per change). This
+module only puts back groups and policies that are missing altogether, as
+after the flush between transactional tests; it never changes a group that
+exists, so an Admin's edits stay.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ GROUPS = {"Viewer": VIEWER, "Reviewer": REVIEWER, "Approver": APPROVER, "Admin":
 
 
 def ensure_staff_groups(apps: Apps) -> None:
-    """Create the groups, grant their permissions and the default policies. Idempotent."""
+    """Create missing groups with their permissions, and missing default policies."""
     # Permissions are normally created after all migrations; make them now.
     for app_config in apps.get_app_configs():
         models_module = getattr(app_config, "models_module", None)
@@ -44,7 +46,9 @@ def ensure_staff_groups(apps: Apps) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
+        group, created = Group.objects.get_or_create(name=name)
+        if not created:
+            continue
         for app_label, codename in perms:
             # An app migrated later has no permissions yet; post_migrate
             # runs this again once every app's tables exist.

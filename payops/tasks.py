@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from payops import event_processing, executors
 
+# Killed before the claim's lease ends, so the sweep never hands a row to a
+# second worker while the first one still runs it.
+LIMITS = {"time_limit": settings.TASK_TIME_LIMIT_SECONDS, "soft_time_limit": settings.TASK_TIME_LIMIT_SECONDS - 15}
 
-@shared_task(name="payops.tasks.process_inbound_event")
+
+@shared_task(name="payops.tasks.process_inbound_event", **LIMITS)
 def process_inbound_event(event_pk: int) -> str | None:
     # Retries are scheduled by process_event itself (it records the failure
     # and the backoff on the row), so no Celery autoretry here.
     return event_processing.process_event(event_pk)
 
 
-@shared_task(name="payops.tasks.execute_decision")
+@shared_task(name="payops.tasks.execute_decision", **LIMITS)
 def execute_decision(decision_id: str) -> str | None:
     return executors.execute_decision(decision_id)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,10 +43,26 @@ class VerifiedEvent:
 Verifier = Callable[[InboundRequest], VerifiedEvent]
 
 
+_HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Strict JSON: no NaN or Infinity, no numbers that overflow, no absurd nesting."""
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WebhookRejected(f"body is not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise WebhookRejected("body must be a JSON object")
@@ -57,6 +75,8 @@ def required_text(payload: Mapping[str, Any], key: str, *, max_length: int) -> s
         raise WebhookRejected(f"field {key!r} must be a non-empty string")
     if len(value) > max_length:
         raise WebhookRejected(f"field {key!r} is longer than {max_length} characters")
+    if not value.isprintable():
+        raise WebhookRejected(f"field {key!r} contains control characters")
     return value
 
 
@@ -68,12 +88,13 @@ def _stripe_signature_parts(header: str) -> tuple[int, list[str]]:
         if not sep:
             continue
         if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError as exc:
-                raise WebhookRejected("Stripe-Signature timestamp is not a number") from exc
+            if not _TIMESTAMP.fullmatch(value):
+                raise WebhookRejected("Stripe-Signature timestamp is not a number")
+            timestamp = int(value)
         elif key == "v1":
-            signatures.append(value)
+            # Anything but 64 hex digits cannot match; skip it before comparing.
+            if _HEX_SIGNATURE.fullmatch(value):
+                signatures.append(value)
     if timestamp is None:
         raise WebhookRejected("Stripe-Signature has no timestamp")
     if not signatures:

@@ -23,7 +23,7 @@ def inbound_webhook(request: HttpRequest, source: str, token: str = "") -> JsonR
         return JsonResponse({"error": "webhooks are delivered with POST"}, status=405, headers={"Allow": "POST"})
     limit: int = settings.WEBHOOK_MAX_BODY_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit():
+    if not (declared.isascii() and declared.isdigit()) or len(declared) > 12:
         return JsonResponse({"error": "Content-Length is not a number"}, status=400)
     # Refuse an oversized body before reading it into memory.
     if int(declared) > limit:

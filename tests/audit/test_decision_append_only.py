@@ -31,14 +31,16 @@ def make_decision(**fields: Any) -> Decision:
 
 
 def test_filling_in_the_outcome_is_allowed() -> None:
-    decision = make_decision()
+    decision = make_decision(outcome=Outcome.PENDING, route=Route.EXECUTE)
+    assert Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.EXECUTING) == 1
+    decision.refresh_from_db()
     decision.outcome = Outcome.EXECUTED
     decision.outcome_detail = {"charge": "ch_1"}
     decision.outcome_at = timezone.now()
     decision.save(update_fields=["outcome", "outcome_detail", "outcome_at"])
     decision.refresh_from_db()
     assert decision.outcome == Outcome.EXECUTED
-    assert Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.FAILED) == 1
+    assert decision.outcome_detail == {"charge": "ch_1"}
 
 
 def test_changing_what_was_decided_is_refused() -> None:
@@ -92,3 +94,33 @@ def test_admin_shows_decisions_but_cannot_change_or_delete_them(client: Any) -> 
         "/admin/audit/decision/", {"action": "delete_selected", "_selected_action": [decision.pk], "post": "yes"}
     ).status_code in (200, 302)
     assert Decision.objects.filter(pk=decision.pk).exists()
+
+
+def test_the_base_manager_and_force_update_are_guarded_too() -> None:
+    decision = make_decision()
+    with pytest.raises(AppendOnlyError):
+        Decision._base_manager.filter(pk=decision.pk).update(reason="rewritten")
+    clone = Decision(pk=decision.pk, trace_id="t1", workflow="dunning", action="x", reason="rewritten")
+    with pytest.raises(AppendOnlyError):
+        clone.save(force_update=True)
+    decision.refresh_from_db()
+    assert decision.reason == "soft decline"
+
+
+def test_the_database_refuses_rewrites_that_skip_the_orm() -> None:
+    from django.db import DatabaseError, connection
+
+    decision = make_decision()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_decision SET reason = 'rewritten' WHERE id = %s", [decision.pk.hex])
+    decision.refresh_from_db()
+    assert decision.reason == "soft decline"
+
+
+def test_a_final_outcome_is_final_in_the_database() -> None:
+    from django.db import DatabaseError
+
+    decision = make_decision()
+    assert Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.EXECUTED) == 1
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.PENDING)

@@ -124,3 +124,12 @@ def test_home_charts_events_per_hour_by_status(client: Any, viewer: Any) -> None
     hour = three_hours_ago.strftime("%H:00")
     assert f"{hour}: 3 events, 2 processed, 1 failed" in page
     assert "busiest hour: 3" in page
+
+
+def test_an_admins_change_to_a_group_survives_later_migrations() -> None:
+    from payops.staff_groups import on_post_migrate
+
+    viewer = Group.objects.get(name="Viewer")
+    viewer.permissions.remove(*viewer.permissions.filter(codename="view_workflowpolicy"))
+    on_post_migrate(sender=None)
+    assert not viewer.permissions.filter(codename="view_workflowpolicy").exists()

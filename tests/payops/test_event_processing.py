@@ -26,7 +26,7 @@ def make_event(event_type: str = "test.recorded", status: str = EventStatus.RECE
         payload={"id": f"evt_p{n}"},
         trace_id=f"trace{n}",
         status=status,
-        **fields,
+        **{"queued_at": timezone.now(), **fields},
     )
 
 
@@ -75,6 +75,10 @@ def test_event_claimed_by_another_worker_is_left_alone(recorded_handler: list[in
     assert recorded_handler == []
 
 
+def make_due(event: InboundEvent) -> None:
+    InboundEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
 def test_failing_handler_records_the_error_and_schedules_a_retry(flaky_handler: dict[str, int]) -> None:
     flaky_handler["failures"] = 1
     event = make_event("test.flaky")
@@ -83,24 +87,46 @@ def test_failing_handler_records_the_error_and_schedules_a_retry(flaky_handler: 
     assert event.status == EventStatus.RETRYING
     assert "outside system down" in event.last_error
     assert event.next_attempt_at is not None and event.next_attempt_at > timezone.now()
+    # A message that arrives before the retry is due does nothing.
+    assert process_event(event.pk) is None
+    make_due(event)
     assert process_event(event.pk) == EventStatus.PROCESSED
     assert flaky_handler["calls"] == 2
 
 
-def test_retries_back_off_then_end_in_a_visible_failed_state(
-    settings: Any, flaky_handler: dict[str, int], django_capture_on_commit_callbacks: Any
-) -> None:
+def test_retries_back_off_then_end_in_a_visible_failed_state(settings: Any, flaky_handler: dict[str, int]) -> None:
     settings.INBOX_MAX_ATTEMPTS = 3
     flaky_handler["failures"] = 99
     event = make_event("test.flaky")
-    # Each failure queues the next attempt on commit; eager Celery runs it.
-    with django_capture_on_commit_callbacks(execute=True):
-        process_event(event.pk)
+    outcomes = []
+    for _ in range(3):
+        outcomes.append(process_event(event.pk))
+        make_due(event)
     event.refresh_from_db()
+    assert outcomes == [EventStatus.RETRYING, EventStatus.RETRYING, EventStatus.FAILED]
     assert event.status == EventStatus.FAILED
     assert event.attempts == 3
     assert flaky_handler["calls"] == 3
     assert "call 3" in event.last_error
+
+
+def test_long_retry_delays_are_not_left_waiting_in_the_broker(
+    settings: Any, flaky_handler: dict[str, int], django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.INBOX_RETRY_BASE_SECONDS = 3000
+    flaky_handler["failures"] = 1
+    event = make_event("test.flaky")
+    with django_capture_on_commit_callbacks() as callbacks:
+        process_event(event.pk)
+    assert len(callbacks) == 1
+    event.refresh_from_db()
+    assert event.queued_at is not None and event.next_attempt_at is not None
+    # The message is sent with a capped countdown; the sweep sends the real one when due.
+    assert (event.queued_at - timezone.now()).total_seconds() <= settings.QUEUE_MAX_COUNTDOWN_SECONDS
+    assert event.next_attempt_at > event.queued_at
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_inbox().requeued == 0
+        assert sweep_inbox(now=event.next_attempt_at + timedelta(seconds=1)).requeued == 1
 
 
 def test_backoff_grows_with_each_attempt(settings: Any) -> None:
@@ -113,15 +139,19 @@ def test_backoff_grows_with_each_attempt(settings: Any) -> None:
     assert retry_delay_seconds(50) <= 3600 * 1.2
 
 
-def test_sweep_requeues_events_stuck_in_received(
+def test_sweep_requeues_events_stuck_in_received_once(
     recorded_handler: list[int], django_capture_on_commit_callbacks: Any
 ) -> None:
     stuck = make_event()
-    InboundEvent.objects.filter(pk=stuck.pk).update(received_at=timezone.now() - timedelta(minutes=10))
-    fresh = make_event()
-    with django_capture_on_commit_callbacks(execute=True):
-        result = sweep_inbox()
-    assert result.stuck_received == 1
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
+    InboundEvent.objects.filter(pk=stuck.pk).update(received_at=ten_minutes_ago, queued_at=ten_minutes_ago)
+    fresh = make_event(queued_at=timezone.now())
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = sweep_inbox()
+        second = sweep_inbox()
+    assert (first.requeued, second.requeued) == (1, 0)
+    assert len(callbacks) == 1
+    callbacks[0]()
     assert recorded_handler == [stuck.pk]
     fresh.refresh_from_db()
     assert fresh.status == EventStatus.RECEIVED
@@ -143,14 +173,40 @@ def test_sweep_takes_back_claims_of_dead_workers(
     assert recorded_handler == [dead.pk]
 
 
+def test_an_event_that_kills_its_worker_every_time_ends_failed(settings: Any) -> None:
+    settings.INBOX_MAX_ATTEMPTS = 3
+    dead = make_event(status=EventStatus.PROCESSING, claimed_at=timezone.now() - timedelta(hours=1), attempts=3)
+    assert sweep_inbox().given_up == 1
+    dead.refresh_from_db()
+    assert dead.status == EventStatus.FAILED
+    assert "died or hung" in dead.last_error
+
+
+def test_a_worker_whose_claim_was_taken_back_does_not_overwrite_the_new_result(
+    recorded_handler: list[int],
+) -> None:
+    from payops.event_processing import _finish
+
+    event = make_event()
+    process_event(event.pk)
+    event.refresh_from_db()
+    stale_claim = event.claimed_at - timedelta(minutes=20)
+    InboundEvent.objects.filter(pk=event.pk).update(status=EventStatus.PROCESSING)
+    event.claimed_at = stale_claim
+    _finish(event, EventStatus.IGNORED)
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSING
+
+
 def test_sweep_requeues_retries_whose_message_was_lost(
     recorded_handler: list[int], django_capture_on_commit_callbacks: Any
 ) -> None:
-    lost = make_event(status=EventStatus.RETRYING, next_attempt_at=timezone.now() - timedelta(minutes=30))
+    long_ago = timezone.now() - timedelta(minutes=30)
+    lost = make_event(status=EventStatus.RETRYING, next_attempt_at=long_ago, queued_at=long_ago)
     waiting = make_event(status=EventStatus.RETRYING, next_attempt_at=timezone.now() + timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):
         result = sweep_inbox()
-    assert result.due_retries == 1
+    assert result.requeued == 1
     assert recorded_handler == [lost.pk]
     waiting.refresh_from_db()
     assert waiting.status == EventStatus.RETRYING
@@ -162,8 +218,12 @@ def test_replay_sends_failed_events_through_again(
     failed = make_event(status=EventStatus.FAILED, attempts=8, last_error="boom")
     in_flight = make_event(status=EventStatus.PROCESSING, claimed_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        replayed = replay_events(InboundEvent.objects.all())
+        replayed = replay_events(InboundEvent.objects.all(), actor=None, via="a test")
     assert replayed == [failed.pk]
+    from audit.models import Decision
+
+    audit_row = Decision.objects.get(action="replay_events")
+    assert (audit_row.actor_type, audit_row.params["event_pks"]) == ("system", [failed.pk])
     failed.refresh_from_db()
     assert failed.status == EventStatus.PROCESSED
     assert failed.last_error == ""
@@ -236,6 +296,9 @@ def test_admin_replay_action_requeues_selected_events(
     assert "Queued 1 events again" in response.content.decode()
     event.refresh_from_db()
     assert event.status == EventStatus.PROCESSED
+    from audit.models import Decision
+
+    assert Decision.objects.get(action="replay_events").actor == admin_user_in_group
 
 
 def test_trace_id_is_on_every_log_record_while_processing(recorded_handler: list[int], caplog: Any) -> None:
@@ -273,3 +336,22 @@ def test_json_log_lines_carry_the_trace_id() -> None:
         "trace_id": "trace-abc",
         "message": "charge ch_1 retried",
     }
+
+
+def test_bad_arguments_on_the_command_line_give_a_usage_error_not_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "replay_events", "--since", "yesterday"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "not an ISO date-time" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -10,7 +10,12 @@ from kombu import Connection
 def test_messages_round_trip_and_no_temp_files_are_left(tmp_path: Path) -> None:
     folder = tmp_path / "queue"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(tmp_path / "control"),
+        "store_processed": False,
+    }
     with Connection("filesystem://", transport="payops.fs_transport:Transport", transport_options=options) as conn:
         queue = conn.SimpleQueue("payops-test")
         for n in range(50):

@@ -164,7 +164,7 @@ def test_invalid_proposals_are_refused_before_anything_is_written(changes: dict[
     assert not Decision.objects.exists()
 
 
-def test_retryable_executor_error_is_retried_with_the_same_idempotency_key(
+def test_retryable_executor_error_is_retried_later_with_the_same_idempotency_key(
     outside: FakeOutsideSystem, django_capture_on_commit_callbacks: Any
 ) -> None:
     set_policy(mode=Mode.AUTOMATE)
@@ -172,7 +172,13 @@ def test_retryable_executor_error_is_retried_with_the_same_idempotency_key(
     with django_capture_on_commit_callbacks(execute=True):
         decision = submit_proposal(reminder_proposal("B8"))
     decision.refresh_from_db()
-    assert decision.outcome == Outcome.EXECUTED
+    assert decision.outcome == Outcome.PENDING
+    assert decision.next_attempt_at is not None and decision.next_attempt_at > timezone.now()
+    # Not before its time, whatever message arrives.
+    assert execute_decision(decision.pk) is None
+    Decision.objects.filter(pk=decision.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert execute_decision(decision.pk) == Outcome.EXECUTED
+    decision.refresh_from_db()
     assert decision.attempts == 2
     assert outside.calls == 2
     assert list(outside.writes) == [decision.idempotency_key]
@@ -207,7 +213,7 @@ def test_execution_sweep_resumes_decisions_of_a_dead_worker_once(
     set_policy(mode=Mode.AUTOMATE)
     decision = submit_proposal(reminder_proposal("B11"))  # its on-commit enqueue is lost
     long_ago = timezone.now() - timedelta(hours=1)
-    Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.EXECUTING, claimed_at=long_ago)
+    Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.EXECUTING, claimed_at=long_ago, attempts=1)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep_executions() == 1
     decision.refresh_from_db()
@@ -217,16 +223,47 @@ def test_execution_sweep_resumes_decisions_of_a_dead_worker_once(
     assert outside.calls == 1
 
 
-def test_execution_sweep_sends_pending_decisions_whose_enqueue_was_lost(
+def test_a_decision_that_kills_its_worker_every_time_fails(outside: FakeOutsideSystem) -> None:
+    set_policy(mode=Mode.AUTOMATE)
+    decision = submit_proposal(reminder_proposal("B15"))
+    long_ago = timezone.now() - timedelta(hours=1)
+    Decision.objects.filter(pk=decision.pk).update(
+        outcome=Outcome.EXECUTING, claimed_at=long_ago, attempts=executors.MAX_EXECUTION_ATTEMPTS
+    )
+    assert sweep_executions() == 0
+    decision.refresh_from_db()
+    assert decision.outcome == Outcome.FAILED
+    assert outside.calls == 0
+
+
+def test_execution_sweep_sends_pending_decisions_whose_enqueue_was_lost_once(
     outside: FakeOutsideSystem, django_capture_on_commit_callbacks: Any
 ) -> None:
     set_policy(mode=Mode.AUTOMATE)
     decision = submit_proposal(reminder_proposal("B12"))
     later = timezone.now() + timedelta(minutes=10)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as callbacks:
         assert sweep_executions(now=later) == 1
+        assert sweep_executions(now=later) == 0
+    for callback in callbacks:
+        callback()
     decision.refresh_from_db()
     assert decision.outcome == Outcome.EXECUTED
+
+
+def test_an_approval_shares_the_idempotency_key_of_what_it_approves() -> None:
+    proposal = submit_proposal(reminder_proposal("B16"))
+    approval = Decision.objects.create(
+        trace_id=proposal.trace_id,
+        workflow=WORKFLOW,
+        action=ACTION,
+        reason="approved",
+        mode=Mode.MANUAL,
+        route=Route.EXECUTE,
+        outcome=Outcome.PENDING,
+        parent=proposal,
+    )
+    assert approval.idempotency_key == proposal.idempotency_key
 
 
 def test_policy_changes_are_kept_in_history() -> None:
@@ -234,3 +271,40 @@ def test_policy_changes_are_kept_in_history() -> None:
     policy.mode = Mode.SUGGEST
     policy.save()
     assert [h.mode for h in policy.history.order_by("history_date")] == [Mode.MONITOR, Mode.SUGGEST]
+
+
+@pytest.mark.parametrize(
+    ("changes", "blocker"),
+    [({"score": None}, "no risk score given"), ({"amount_minor": None}, "no amount given")],
+)
+def test_unknown_risk_or_amount_is_never_automated(
+    outside: FakeOutsideSystem, changes: dict[str, Any], blocker: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    import dataclasses
+
+    set_policy(mode=Mode.AUTOMATE)
+    proposal = dataclasses.replace(reminder_proposal("B13"), **changes)
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = submit_proposal(proposal)
+    assert decision.route == Route.QUEUE
+    assert blocker in decision.route_reason
+    assert outside.calls == 0
+
+
+def test_an_action_that_moves_no_money_may_be_automated_without_an_amount(
+    outside: FakeOutsideSystem, django_capture_on_commit_callbacks: Any
+) -> None:
+    import dataclasses
+
+    set_policy(mode=Mode.AUTOMATE)
+    proposal = dataclasses.replace(reminder_proposal("B14"), amount_minor=None, currency="", moves_money=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = submit_proposal(proposal)
+    assert decision.route == Route.EXECUTE
+
+
+def test_automation_limit_cannot_exceed_what_a_person_must_approve() -> None:
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        set_policy(automate_max_amount_minor=60_000, approver_threshold_minor=50_000)

@@ -14,6 +14,11 @@ from payops.models import EventStatus, InboundEvent, ReviewItem
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _debug(settings: Any) -> None:
+    settings.DEBUG = True
+
+
 def test_seed_demo_fills_a_day_and_can_run_again(capsys: Any) -> None:
     call_command("seed_demo", "--events", "60")
     out = capsys.readouterr().out
@@ -29,6 +34,29 @@ def test_seed_demo_fills_a_day_and_can_run_again(capsys: Any) -> None:
     call_command("seed_demo", "--events", "60")
     assert "already present" in capsys.readouterr().out
     assert InboundEvent.objects.count() == 60
+
+
+def test_seed_demo_refuses_to_run_without_debug(settings: Any) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
+
+
+def test_seed_demo_leaves_policies_an_admin_has_set(capsys: Any) -> None:
+    from audit.models import Mode
+    from payops.models import WorkflowPolicy
+
+    policy = WorkflowPolicy.objects.get(workflow="dunning")
+    policy.mode = Mode.MONITOR
+    policy.rollout_percent = 50
+    policy.save()
+    call_command("seed_demo", "--events", "5")
+    policy.refresh_from_db()
+    assert policy.mode == Mode.MONITOR
+    refunds = WorkflowPolicy.objects.get(workflow="refunds")
+    assert refunds.mode == Mode.SUGGEST
+    assert refunds.history.count() == 1
 
 
 def test_seed_demo_refuses_a_silly_event_count() -> None:

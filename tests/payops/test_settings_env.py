@@ -10,14 +10,15 @@ from django.core.exceptions import ImproperlyConfigured
 from payops.env import env_bool, env_int, env_list, env_str
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("FALSE", False), ("1", True), ("off", False)])
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("FALSE", False), ("True", True)])
 def test_env_bool_reads_true_and_false(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
     monkeypatch.setenv("PAYOPS_FLAG", raw)
     assert env_bool("PAYOPS_FLAG", not expected) is expected
 
 
-def test_env_bool_refuses_anything_else(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PAYOPS_FLAG", "maybe")
+@pytest.mark.parametrize("raw", ["maybe", "1", "yes", "off"])
+def test_env_bool_refuses_anything_else(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("PAYOPS_FLAG", raw)
     with pytest.raises(ImproperlyConfigured, match="PAYOPS_FLAG must be true or false"):
         env_bool("PAYOPS_FLAG", False)
 

@@ -174,3 +174,45 @@ def test_webhooks_need_no_login_and_no_csrf_token(post_stripe: Any, client: Any)
     client.handler.enforce_csrf_checks = True
     body = stripe_event("evt_anon")
     assert post_stripe(body, **signed_headers(body)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        (f"t={int(time.time())},v1=ü{'a' * 63}", 400),
+        ("t=1" + "0" * 400 + ",v1=" + "a" * 64, 400),
+        (f"t={int(time.time())},v1={'A' * 64}", 400),
+        (f"t=-{int(time.time())},v1={'a' * 64}", 400),
+    ],
+)
+def test_hostile_signature_headers_get_4xx_not_500(post_stripe: Any, header: str, status: int) -> None:
+    response = post_stripe(stripe_event("evt_hostile"), HTTP_STRIPE_SIGNATURE=header)
+    assert response.status_code == status
+    assert response.json()["error"]
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "evt_nan", "type": "x", "amount": NaN}',
+        b'{"id": "evt_inf", "type": "x", "amount": 1e999}',
+        b'{"id": "evt_deep", "type": "x", "d": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"id": "evt_\\u0000nul", "type": "x"}',
+        b'{"id": "evt_ok", "type": "charge.\\u0007bell"}',
+    ],
+)
+def test_signed_but_hostile_bodies_get_400_not_500(settings: Any, post_stripe: Any, body: bytes) -> None:
+    settings.WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+    response = post_stripe(body, **signed_headers(body))
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_content_length_that_is_not_ascii_digits_is_refused(client: Any) -> None:
+    body = stripe_event("evt_len")
+    response = client.generic(
+        "POST", "/webhooks/stripe/", body, content_type="application/json", CONTENT_LENGTH="²", **signed_headers(body)
+    )
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()

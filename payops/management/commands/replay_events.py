@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{event.source} {event.event_id} {event.event_type} ({event.status})")
             self.stdout.write(f"{total} events would be replayed (dry run, nothing changed)")
             return
-        replayed = replay_events(events)
+        replayed = replay_events(events, actor=None, via="manage.py replay_events", enqueue=not options["sync"])
         self.stdout.write(f"queued {len(replayed)} of {total} matching events")
         if options["sync"]:
             self.process_now(replayed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payops.demo_data import DEMO_USERS, seed_demo
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="add another day even if demo data exists")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo makes users with a published password; it runs only with DJANGO_DEBUG=true")
         if not 0 <= options["events"] <= 100_000:
             raise CommandError("--events must be between 0 and 100000")
         password = env_str("PAYOPS_DEMO_PASSWORD", "payops-demo")
