@@ -39,6 +39,7 @@ TRACKED_FIELDS = (
 # What an index row knows; the rest waits for the detail.
 INDEX_FIELDS = ("code", "status", "status_name", "currency", "total_minor", "tax_total_minor", "paid_minor",
                 "due_minor", "customer_name", "customer_email", "summary", "booked_at")  # fmt: skip
+INDEX_FIELDS_KNOWN_CURRENCY = tuple(f for f in INDEX_FIELDS if f != "currency")
 
 
 @dataclass
@@ -194,12 +195,14 @@ class IndexBatchResult:
 
 
 @transaction.atomic
-def upsert_index_rows(rows: list[BookingData]) -> IndexBatchResult:
+def upsert_index_rows(rows: list[BookingData], *, modified_since_last_run: bool = False) -> IndexBatchResult:
     """Bring a page of index rows into the mirror in bulk.
 
     New and changed bookings are written from the index fields and marked as
-    needing their detail; unchanged ones are left alone. No domain signals
-    here: they are sent once the detail, with dates and lines, is in.
+    needing their detail. When the rows come from a `last_modified` query
+    every one of them changed somewhere, perhaps only in fields the index
+    does not show (dates, lines, form fields), so all need their detail.
+    No domain signals here: they are sent once the detail is in.
     """
     result = IndexBatchResult()
     if not rows:
@@ -218,7 +221,10 @@ def upsert_index_rows(rows: list[BookingData]) -> IndexBatchResult:
             result.new += 1
             result.needs_detail.append(row.code)
             continue
-        changed = _apply(booking, row, INDEX_FIELDS)
+        # An index row has no currency of its own (the account's is assumed);
+        # once the detail has said which currency a booking is in, keep it.
+        fields = INDEX_FIELDS if booking.detail_synced_at is None else INDEX_FIELDS_KNOWN_CURRENCY
+        changed = _apply(booking, row, fields)
         if changed:
             booking.detail_synced_at = None
             to_update.append(booking)
@@ -226,7 +232,7 @@ def upsert_index_rows(rows: list[BookingData]) -> IndexBatchResult:
             result.needs_detail.append(row.code)
         else:
             result.unchanged += 1
-            if booking.detail_synced_at is None:
+            if booking.detail_synced_at is None or modified_since_last_run:
                 result.needs_detail.append(row.code)
     if to_create:
         bulk_create_with_history(to_create, Booking, batch_size=500)

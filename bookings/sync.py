@@ -85,7 +85,7 @@ def sync_bookings(
         for page in client.booking_pages(limit=page_size, **filters):
             summary.pages += 1
             rows = _index_rows(page.rows, page.currency, summary)
-            batch = upsert_index_rows(rows)
+            batch = upsert_index_rows(rows, modified_since_last_run=since is not None)
             summary.seen += len(page.rows)
             summary.new += batch.new
             summary.changed += batch.changed
