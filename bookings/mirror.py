@@ -56,42 +56,100 @@ def is_payable(status: str, due_minor: int | None) -> bool:
 
 
 def upsert_booking_detail(data: BookingData) -> MirrorResult:
-    """Write a booking's full detail and announce what changed. Idempotent: the same data twice changes nothing."""
-    if not data.is_detail:
-        raise ValueError("upsert_booking_detail needs the booking detail, not an index row")
+    """Write one booking's full detail and announce what changed (see upsert_booking_details)."""
+    return upsert_booking_details([data])[0]
+
+
+def upsert_booking_details(batch: list[BookingData]) -> list[MirrorResult]:
+    """Write full booking details in one transaction and announce what changed, once each.
+
+    Idempotent: the same details again change nothing and write no history.
+    """
+    if any(not data.is_detail for data in batch):
+        raise ValueError("upsert_booking_details needs booking details, not index rows")
+    # The last word on each booking wins if a batch names it twice.
+    unique = list({data.checkfront_id: data for data in batch}.values())
     try:
-        return _upsert_detail(data)
+        return _upsert_details(unique)
     except IntegrityError:
-        # Another process created the same booking or customer first; the
-        # second pass finds its row and updates it.
-        return _upsert_detail(data)
+        # Another process created one of these bookings, customers or lines
+        # first; the second pass finds the rows and updates them.
+        return _upsert_details(unique)
+
+
+# Written when a booking's detail changes: the mirror fields, and what the
+# signals are about to announce (so announcing needs no second write).
+DETAIL_WRITE_FIELDS = [
+    *TRACKED_FIELDS,
+    "customer",
+    "raw",
+    "detail_synced_at",
+    "signalled_status",
+    "signalled_due_minor",
+]
 
 
 @transaction.atomic
-def _upsert_detail(data: BookingData) -> MirrorResult:
-    customer = upsert_customer(data.customer) if data.customer else None
-    booking = Booking.objects.select_for_update().filter(checkfront_id=data.checkfront_id).first()
-    created = booking is None
-    if booking is None:
-        booking = Booking(checkfront_id=data.checkfront_id)
-    changed = _apply(booking, data, TRACKED_FIELDS)
-    if customer is not None and booking.customer_id != customer.pk:
-        booking.customer = customer
-        changed.append("customer")
-    booking.detail_synced_at = timezone.now()
-    if created or changed or booking.raw != data.raw:
-        booking.raw = data.raw
-        booking.save()
-    else:
-        # Nothing new: note the read without a history row.
-        Booking.objects.filter(pk=booking.pk).update(detail_synced_at=booking.detail_synced_at)
-    if _replace_lines(booking, data.lines or []):
-        changed.append("items")
-    result = MirrorResult(booking=booking, created=created, changed_fields=changed)
-    result.announced = _announce(booking, changed)
-    if created or changed:
-        logger.info("mirrored booking %s: %s", booking.code, "created" if created else ", ".join(changed))
-    return result
+def _upsert_details(batch: list[BookingData]) -> list[MirrorResult]:
+    customers = sync_customers([data.customer for data in batch if data.customer])
+    existing = Booking.objects.select_for_update().in_bulk([d.checkfront_id for d in batch], field_name="checkfront_id")
+    now = timezone.now()
+    pending: list[tuple[MirrorResult, tuple[str, int | None]]] = []
+    to_create: list[Booking] = []
+    to_update: list[Booking] = []
+    untouched: list[int] = []
+    for data in batch:
+        booking = existing.get(data.checkfront_id)
+        created = booking is None
+        if booking is None:
+            booking = Booking(checkfront_id=data.checkfront_id)
+        announced_before = (booking.signalled_status, booking.signalled_due_minor)
+        changed = _apply(booking, data, TRACKED_FIELDS)
+        customer = customers.get(data.customer.checkfront_id) if data.customer else None
+        if customer is not None and booking.customer_id != customer.pk:
+            booking.customer = customer
+            changed.append("customer")
+        booking.detail_synced_at = now
+        booking.signalled_status, booking.signalled_due_minor = booking.status, booking.due_minor
+        if created:
+            booking.raw = data.raw
+            to_create.append(booking)
+        elif changed or booking.raw != data.raw or announced_before != (booking.status, booking.due_minor):
+            booking.raw = data.raw
+            to_update.append(booking)
+        else:
+            untouched.append(booking.pk)  # nothing new: note the read, write no history
+        pending.append((MirrorResult(booking=booking, created=created, changed_fields=changed), announced_before))
+    if to_create:
+        bulk_create_with_history(to_create, Booking, batch_size=500)
+    if to_update:
+        _update_with_history(to_update, DETAIL_WRITE_FIELDS)
+    if untouched:
+        Booking.objects.filter(pk__in=untouched).update(detail_synced_at=now)
+    results = [result for result, _ in pending]
+    with_new_lines = _sync_lines([(r.booking, data.lines or []) for r, data in zip(results, batch, strict=True)])
+    for result, announced_before in pending:
+        if result.booking.pk in with_new_lines and not result.created:
+            result.changed_fields.append("items")
+        result.announced = _announce(result.booking, result.changed_fields, announced_before)
+        if result.created or result.changed_fields:
+            logger.info(
+                "mirrored booking %s: %s",
+                result.booking.code,
+                "created" if result.created else ", ".join(result.changed_fields),
+            )
+    return results
+
+
+def _update_with_history(bookings: list[Booking], fields: list[str]) -> None:
+    """One plain UPDATE per changed booking and their history rows in bulk.
+
+    Cheaper than bulk_update here: its CASE expressions over twenty columns
+    cost more to build than the statements they save.
+    """
+    for booking in bookings:
+        Booking.objects.filter(pk=booking.pk).update(**{f: getattr(booking, f) for f in fields})
+    Booking.history.bulk_history_create(bookings, update=True)
 
 
 def _apply(booking: Booking, data: BookingData, fields: Iterable[str]) -> list[str]:
@@ -104,11 +162,11 @@ def _apply(booking: Booking, data: BookingData, fields: Iterable[str]) -> list[s
     return changed
 
 
-def _announce(booking: Booking, changed: list[str]) -> list[str]:
+def _announce(booking: Booking, changed: list[str], announced_before: tuple[str, int | None]) -> list[str]:
     """Send each domain signal once per real change, comparing with what was last announced."""
     announced: list[str] = []
-    first = booking.signalled_status == ""
-    before_status, before_due = booking.signalled_status, booking.signalled_due_minor
+    before_status, before_due = announced_before
+    first = before_status == ""
     if first:
         signals.booking_created.send(sender=Booking, booking=booking)
         announced.append("created")
@@ -121,69 +179,89 @@ def _announce(booking: Booking, changed: list[str]) -> list[str]:
     if is_payable(booking.status, booking.due_minor) and (first or not is_payable(before_status, before_due)):
         signals.booking_became_payable.send(sender=Booking, booking=booking)
         announced.append("became_payable")
-    if (before_status, before_due) != (booking.status, booking.due_minor):
-        booking.signalled_status, booking.signalled_due_minor = booking.status, booking.due_minor
-        # Bookkeeping, not a change of the booking: no history row.
-        Booking.objects.filter(pk=booking.pk).update(
-            signalled_status=booking.status, signalled_due_minor=booking.due_minor
-        )
     return announced
 
 
-def _replace_lines(booking: Booking, lines: list[LineData]) -> bool:
-    """Make the booking's lines match; returns whether anything changed."""
-    existing = {line.line_id: line for line in booking.items.all()}
-    items = {i.checkfront_id: i for i in Item.objects.filter(checkfront_id__in=[ln.item_checkfront_id for ln in lines])}
-    changed = False
-    wanted = set()
-    for data in lines:
-        wanted.add(data.line_id)
-        line = existing.get(data.line_id) or BookingItem(booking=booking, line_id=data.line_id)
-        values = {
-            "item": items.get(data.item_checkfront_id) if data.item_checkfront_id else None,
-            "item_checkfront_id": data.item_checkfront_id,
-            "sku": data.sku,
-            "name": data.name,
-            "qty": data.qty,
-            "start_at": data.start_at,
-            "end_at": data.end_at,
-            "total_minor": data.total_minor,
-            "params": data.params,
-        }
-        if line.pk is None or any(getattr(line, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(line, k, v)
-            line.save()
-            changed = True
-    for line_id, line in existing.items():
-        if line_id not in wanted:
-            line.delete()
-            changed = True
+def _sync_lines(bookings: list[tuple[Booking, list[LineData]]]) -> set[int]:
+    """Make each booking's lines match its detail, in bulk. Returns the ids of bookings whose lines changed."""
+    by_booking: dict[int, dict[str, BookingItem]] = {}
+    for existing_line in BookingItem.objects.filter(booking__in=[b for b, _ in bookings]):
+        by_booking.setdefault(existing_line.booking_id, {})[existing_line.line_id] = existing_line
+    item_ids = {ln.item_checkfront_id for _, lines in bookings for ln in lines if ln.item_checkfront_id}
+    items = Item.objects.in_bulk(list(item_ids), field_name="checkfront_id")
+    to_create: list[BookingItem] = []
+    to_update: list[BookingItem] = []
+    to_delete: list[int] = []
+    changed: set[int] = set()
+    for booking, lines in bookings:
+        existing = by_booking.get(booking.pk, {})
+        for data in lines:
+            values = {
+                "item": items.get(data.item_checkfront_id) if data.item_checkfront_id else None,
+                "item_checkfront_id": data.item_checkfront_id,
+                "sku": data.sku,
+                "name": data.name,
+                "qty": data.qty,
+                "start_at": data.start_at,
+                "end_at": data.end_at,
+                "total_minor": data.total_minor,
+                "params": data.params,
+            }
+            line = existing.pop(data.line_id) if data.line_id in existing else None
+            if line is None:
+                to_create.append(BookingItem(booking=booking, line_id=data.line_id, **values))
+            elif any(getattr(line, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(line, k, v)
+                to_update.append(line)
+            else:
+                continue
+            changed.add(booking.pk)
+        if existing:
+            to_delete.extend(line.pk for line in existing.values())
+            changed.add(booking.pk)
+    if to_create:
+        bulk_create_with_history(to_create, BookingItem, batch_size=500)
+    if to_update:
+        bulk_update_with_history(to_update, BookingItem, LINE_FIELDS, batch_size=500)
+    if to_delete:
+        BookingItem.objects.filter(pk__in=to_delete).delete()  # one history row per line, via post_delete
     return changed
 
 
-def upsert_customer(data: CustomerData) -> Customer:
-    values = {
-        "code": data.code,
-        "name": data.name,
-        "email": data.email,
-        "phone": data.phone,
-        "address": data.address,
-        "city": data.city,
-        "region": data.region,
-        "country": data.country,
-        "postal_zip": data.postal_zip,
-    }
-    customer = Customer.objects.filter(checkfront_id=data.checkfront_id).first()
-    if customer is None:
-        return Customer.objects.create(checkfront_id=data.checkfront_id, **values)
-    # Index rows and some payloads carry only a few customer fields: never blank out what we know.
-    updates = {k: v for k, v in values.items() if v and getattr(customer, k) != v}
-    if updates:
-        for k, v in updates.items():
-            setattr(customer, k, v)
-        customer.save()
-    return customer
+LINE_FIELDS = ["item", "item_checkfront_id", "sku", "name", "qty", "start_at", "end_at", "total_minor", "params"]
+CUSTOMER_FIELDS = ["code", "name", "email", "phone", "address", "city", "region", "country", "postal_zip"]
+
+
+def sync_customers(rows: list[CustomerData]) -> dict[str, Customer]:
+    """Create missing customers and fill in what we learn, in bulk; never blank out what we know.
+
+    Index rows carry only a few customer fields, details carry more.
+    """
+    latest = {data.checkfront_id: data for data in rows}
+    known = Customer.objects.in_bulk(list(latest), field_name="checkfront_id")
+    to_create: list[Customer] = []
+    to_update: list[Customer] = []
+    for checkfront_id, data in latest.items():
+        customer = known.get(checkfront_id)
+        if customer is None:
+            to_create.append(Customer(checkfront_id=checkfront_id, **{f: getattr(data, f) for f in CUSTOMER_FIELDS}))
+            continue
+        updates = {
+            f: getattr(data, f)
+            for f in CUSTOMER_FIELDS
+            if getattr(data, f) and getattr(customer, f) != getattr(data, f)
+        }
+        if updates:
+            for field_name, value in updates.items():
+                setattr(customer, field_name, value)
+            to_update.append(customer)
+    if to_create:
+        bulk_create_with_history(to_create, Customer, batch_size=500)
+        known.update(Customer.objects.in_bulk([c.checkfront_id for c in to_create], field_name="checkfront_id"))
+    if to_update:
+        bulk_update_with_history(to_update, Customer, CUSTOMER_FIELDS, batch_size=500)
+    return known
 
 
 @dataclass
@@ -195,31 +273,36 @@ class IndexBatchResult:
 
 
 @transaction.atomic
-def upsert_index_rows(rows: list[BookingData], *, modified_since_last_run: bool = False) -> IndexBatchResult:
+def upsert_index_rows(
+    rows: list[BookingData], *, modified_since_last_run: bool = False, create_new: bool = True
+) -> IndexBatchResult:
     """Bring a page of index rows into the mirror in bulk.
 
     New and changed bookings are written from the index fields and marked as
     needing their detail. When the rows come from a `last_modified` query
     every one of them changed somewhere, perhaps only in fields the index
     does not show (dates, lines, form fields), so all need their detail.
-    No domain signals here: they are sent once the detail is in.
+    With create_new=False new bookings are only listed: the detail pass that
+    follows creates them whole. No domain signals here: they are sent once
+    the detail is in.
     """
     result = IndexBatchResult()
     if not rows:
         return result
     existing = Booking.objects.in_bulk([r.checkfront_id for r in rows], field_name="checkfront_id")
-    customers = _bulk_customers([r.customer for r in rows if r.customer])
+    customers = sync_customers([r.customer for r in rows if r.customer])
     to_create: list[Booking] = []
     to_update: list[Booking] = []
     for row in rows:
         booking = existing.get(row.checkfront_id)
         customer = customers.get(row.customer.checkfront_id) if row.customer else None
         if booking is None:
-            booking = Booking(checkfront_id=row.checkfront_id, raw=row.raw, customer=customer)
-            _apply(booking, row, INDEX_FIELDS)
-            to_create.append(booking)
             result.new += 1
             result.needs_detail.append(row.code)
+            if create_new:
+                booking = Booking(checkfront_id=row.checkfront_id, raw=row.raw, customer=customer)
+                _apply(booking, row, INDEX_FIELDS)
+                to_create.append(booking)
             continue
         # An index row has no currency of its own (the account's is assumed);
         # once the detail has said which currency a booking is in, keep it.
@@ -239,21 +322,6 @@ def upsert_index_rows(rows: list[BookingData], *, modified_since_last_run: bool 
     if to_update:
         bulk_update_with_history(to_update, Booking, [*INDEX_FIELDS, "detail_synced_at"], batch_size=500)
     return result
-
-
-def _bulk_customers(rows: list[CustomerData]) -> dict[str, Customer]:
-    ids = {c.checkfront_id for c in rows}
-    known = Customer.objects.in_bulk(list(ids), field_name="checkfront_id")
-    new: dict[str, Customer] = {}
-    for data in rows:
-        if data.checkfront_id not in known and data.checkfront_id not in new:
-            new[data.checkfront_id] = Customer(
-                checkfront_id=data.checkfront_id, code=data.code, name=data.name, email=data.email
-            )
-    if new:
-        bulk_create_with_history(list(new.values()), Customer, batch_size=500)
-        known.update(Customer.objects.in_bulk(list(new), field_name="checkfront_id"))
-    return known
 
 
 def upsert_transaction(data: TransactionData) -> tuple[Transaction, bool]:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from bookings.checkfront_client import CheckfrontClient, CheckfrontConfig, CheckfrontError, CheckfrontNotFound
 from bookings.checkfront_payloads import BookingData, PayloadError, booking_from_detail, booking_from_index_row
-from bookings.mirror import upsert_booking_detail, upsert_index_rows
+from bookings.mirror import upsert_booking_details, upsert_index_rows
 from bookings.models import SyncCursor
 from payops.money import MoneyError
 
@@ -85,7 +85,7 @@ def sync_bookings(
         for page in client.booking_pages(limit=page_size, **filters):
             summary.pages += 1
             rows = _index_rows(page.rows, page.currency, summary)
-            batch = upsert_index_rows(rows, modified_since_last_run=since is not None)
+            batch = upsert_index_rows(rows, modified_since_last_run=since is not None, create_new=not details)
             summary.seen += len(page.rows)
             summary.new += batch.new
             summary.changed += batch.changed
@@ -141,16 +141,19 @@ def _index_rows(rows: list[dict[str, object]], currency: str, summary: SyncSumma
 
 
 def _read_details(codes: list[str], config: CheckfrontConfig, summary: SyncSummary, workers: int | None) -> None:
-    """Fetch details concurrently (network-bound), write them one by one here (database-bound)."""
+    """Fetch a page's details concurrently (network-bound), then write them in one batch (database-bound)."""
     workers = workers or settings.CHECKFRONT_DETAIL_WORKERS
+    details: list[BookingData] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for code, outcome in pool.map(_fetch_detail, [(code, config) for code in codes]):
             if isinstance(outcome, BookingData):
-                upsert_booking_detail(outcome)
-                summary.details += 1
+                details.append(outcome)
             elif outcome is not None:
                 summary.failed += 1
                 summary.errors.append(f"{code}: {outcome}")
+    if details:
+        upsert_booking_details(details)
+        summary.details += len(details)
 
 
 _local = threading.local()
