@@ -10,17 +10,24 @@ an idempotent upsert, so overlap and reruns change nothing twice.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 
-from bookings.checkfront_client import CheckfrontClient, CheckfrontConfig, CheckfrontError, CheckfrontNotFound
+from bookings.checkfront_client import (
+    CheckfrontClient,
+    CheckfrontConfig,
+    CheckfrontError,
+    CheckfrontNotFound,
+    Page,
+)
 from bookings.checkfront_payloads import BookingData, PayloadError, booking_from_detail, booking_from_index_row
 from bookings.mirror import upsert_booking_details, upsert_index_rows
 from bookings.models import SyncCursor
@@ -82,7 +89,9 @@ def sync_bookings(
     completed = False
     try:
         filters = {"last_modified": f">{int(since.timestamp())}"} if since else {}
-        for page in client.booking_pages(limit=page_size, **filters):
+        for page in prefetched(client.booking_pages(limit=page_size, **filters)):
+            # With DEBUG on Django keeps every query's SQL; a long sync must not.
+            reset_queries()
             summary.pages += 1
             rows = _index_rows(page.rows, page.currency, summary)
             batch = upsert_index_rows(rows, modified_since_last_run=since is not None, create_new=not details)
@@ -99,6 +108,41 @@ def sync_bookings(
         _release_cursor(cursor, summary, advance=completed)
     logger.info("checkfront sync: %s", summary.line())
     return summary
+
+
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """Fetch the next pages in a thread while this one is written (network and database overlap).
+
+    Errors from the fetching thread are raised here, in order.
+    """
+    slots: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        slots.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it  # noqa: BLE001
+            slots.put(exc)
+
+    thread = threading.Thread(target=fetch, name="checkfront-index-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := slots.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _claim_cursor(now: datetime) -> SyncCursor:
