@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -351,3 +352,28 @@ def upsert_transaction(data: TransactionData) -> tuple[Transaction, bool]:
             return existing, False
     except IntegrityError:
         return Transaction.objects.get(checkfront_id=data.checkfront_id), False
+
+
+def sync_items(rows: list[dict[str, Any]]) -> int:
+    """Mirror the item catalogue (small: one call, one transaction). Returns how many items changed."""
+    changed = 0
+    with transaction.atomic():
+        known = Item.objects.in_bulk(field_name="checkfront_id")
+        for row in rows:
+            item_id = int(row["item_id"])
+            values = {
+                "sku": str(row.get("sku") or "")[:128],
+                "name": str(row.get("name") or "")[:255],
+                "category": str(row.get("category") or "")[:255],
+                "raw": row,
+            }
+            item = known.get(item_id)
+            if item is None:
+                Item.objects.create(checkfront_id=item_id, **values)
+                changed += 1
+            elif any(getattr(item, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(item, k, v)
+                item.save()
+                changed += 1
+    return changed

@@ -29,7 +29,7 @@ from bookings.checkfront_client import (
     Page,
 )
 from bookings.checkfront_payloads import BookingData, PayloadError, booking_from_detail, booking_from_index_row
-from bookings.mirror import upsert_booking_details, upsert_index_rows
+from bookings.mirror import sync_items, upsert_booking_details, upsert_index_rows
 from bookings.models import SyncCursor
 from payops.money import MoneyError
 
@@ -49,6 +49,7 @@ class SyncSummary:
     since: datetime | None
     started_at: datetime
     pages: int = 0
+    items_changed: int = 0
     seen: int = 0
     new: int = 0
     changed: int = 0
@@ -88,6 +89,8 @@ def sync_bookings(
     client = client or CheckfrontClient()
     completed = False
     try:
+        # The catalogue first, so booking lines can point at their items.
+        summary.items_changed = sync_items(client.items())
         filters = {"last_modified": f">{int(since.timestamp())}"} if since else {}
         for page in prefetched(client.booking_pages(limit=page_size, **filters)):
             # With DEBUG on Django keeps every query's SQL; a long sync must not.

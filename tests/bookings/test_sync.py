@@ -12,7 +12,7 @@ from django.utils import timezone
 from bookings import signals
 from bookings.checkfront_client import CheckfrontClient
 from bookings.checkfront_sim import CheckfrontSimulator
-from bookings.models import Booking, BookingItem, Customer, SyncCursor
+from bookings.models import Booking, BookingItem, Customer, Item, SyncCursor
 from bookings.sync import SyncAlreadyRunning, sync_bookings
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +26,8 @@ def test_a_full_sync_mirrors_every_booking_with_its_detail(
     assert Booking.objects.count() == 40
     assert not Booking.objects.filter(detail_synced_at__isnull=True).exists()
     assert BookingItem.objects.exists() and Customer.objects.exists()
+    assert summary.items_changed == Item.objects.count() > 0
+    assert not BookingItem.objects.filter(item__isnull=True).exists()
     sample = Booking.objects.order_by("checkfront_id").first()
     assert sample is not None
     remote = checkfront.booking(sample.code)
