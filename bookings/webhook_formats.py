@@ -8,13 +8,13 @@ empty elements as {}, a single child as an object).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-from urllib.parse import parse_qsl
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
+
+from bookings.php_forms import parse_php_query
 
 
 class BodyFormatError(ValueError):
@@ -81,32 +81,9 @@ def _element(element: Element) -> Any:
     return node
 
 
-_KEY_PART = re.compile(r"\[([^\]]*)\]")
-
-
 def _form(text: str) -> dict[str, Any]:
     """PHP-style keys: booking[code]=X, booking[order][items][item][0][sku]=Y, tags[]=a."""
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, max_num_fields=2000)
+        return parse_php_query(text, strict=True)
     except ValueError as exc:
         raise BodyFormatError(f"body is not valid form data: {exc}") from exc
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        head, _, rest = key.partition("[")
-        parts = [head, *_KEY_PART.findall("[" + rest)] if rest else [head]
-        _assign(result, parts, value)
-    return result
-
-
-def _assign(node: dict[str, Any], parts: list[str], value: str) -> None:
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        if part == "":
-            part = str(sum(1 for k in node if k.isdigit()))
-        if last:
-            node[part] = value
-            return
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child

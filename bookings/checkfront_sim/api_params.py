@@ -9,7 +9,7 @@ from typing import Any
 
 from bookings.checkfront_sim.envelope import Paging
 from bookings.checkfront_sim.errors import InvalidInput
-from bookings.checkfront_sim.php_forms import parse_php_query
+from bookings.php_forms import parse_php_query
 
 DEFAULT_LIMIT = 100
 # [assumed] Checkfront documents the default (100) but no maximum; larger

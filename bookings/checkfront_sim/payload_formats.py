@@ -29,7 +29,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from bookings.checkfront_sim.account import BOOKING_WEBHOOK_VERSION, HOST_ID, TRANSACTION_WEBHOOK_VERSION
 from bookings.checkfront_sim.money import decimal_string
-from bookings.checkfront_sim.php_forms import build_php_query
+from bookings.php_forms import build_php_query
 
 Doc = dict[str, Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element, SubElement
 
 from bookings.checkfront_sim.payload_formats import simplexml_json
-from bookings.checkfront_sim.php_forms import build_php_query, parse_php_query
+from bookings.php_forms import build_php_query, parse_php_query
 
 
 def test_simplexml_json_follows_phps_rendering() -> None:

@@ -53,8 +53,8 @@ def test_form_encoded_php_style_keys_nest() -> None:
     payload = parse_body(body, "application/x-www-form-urlencoded")
     assert payload["booking"]["code"] == "KMVQ-060314"
     assert payload["booking"]["customer"]["email"] == "a@b.example"
-    assert payload["booking"]["order"]["items"]["item"] == {"0": {"sku": "paddle"}, "1": {"sku": "kayak"}}
-    assert payload["tags"] == {"0": "x", "1": "y"}
+    assert payload["booking"]["order"]["items"]["item"] == [{"sku": "paddle"}, {"sku": "kayak"}]
+    assert payload["tags"] == ["x", "y"]
 
 
 def test_format_is_sniffed_when_the_content_type_is_missing() -> None:

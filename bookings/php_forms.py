@@ -1,4 +1,9 @@
-"""PHP-style form encoding: `form[name]=x&slip[]=y` bodies to nested dicts, and back (http_build_query)."""
+"""PHP-style form encoding: `form[name]=x&slip[]=y` bodies to nested dicts, and back (http_build_query).
+
+Checkfront speaks it both ways: its API takes form posts in this shape, and
+its form-encoded webhooks arrive in it. Shared by the simulator and our
+webhook reader, so both sides read it the same.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ from urllib.parse import parse_qsl, urlencode
 _SEGMENT = re.compile(r"\[([^\]]*)\]")
 
 
-def parse_php_query(text: str) -> dict[str, Any]:
-    """Parse as PHP fills $_POST: later keys win, `a[]` appends, `a[0]`..`a[n]` become a list."""
+def parse_php_query(text: str, *, strict: bool = False) -> dict[str, Any]:
+    """Parse as PHP fills $_POST: later keys win, `a[]` appends, `a[0]`..`a[n]` become a list.
+
+    strict=True raises ValueError on a malformed body instead of guessing.
+    """
     result: dict[str, Any] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=5000):
+    for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=strict, max_num_fields=5000):
         head, bracket, rest = key.partition("[")
         path = [head, *_SEGMENT.findall(bracket + rest)] if bracket else [head]
         node = result
