@@ -108,3 +108,9 @@ class ReviewItemAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ReviewApproval)
+class ReviewApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["item", "user", "created_at"]
+    search_fields = ["item__booking_id", "user__username"]
