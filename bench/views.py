@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from payops.models import InboundEvent
 
 BARE_SOURCE = "bench-bare"
+WHAT_IF_SOURCE = "bench-noq"
 
 
 @csrf_exempt
@@ -30,3 +31,20 @@ def bare_insert(request: HttpRequest) -> JsonResponse:
         trace_id="",
     )
     return JsonResponse({"received": True})
+
+
+@csrf_exempt
+@login_not_required
+def ours_without_enqueue(request: HttpRequest) -> JsonResponse:
+    """What-if (--what-if): PayOps' own verification and insert, minus the Celery publish.
+
+    Not a design proposal, a measurement: the difference to /webhooks/stripe/ is
+    the cost of publishing one message per event from the web worker. Imported
+    lazily so a change to these internals breaks only this endpoint.
+    """
+    from payops.inbox import store_event
+    from payops.webhook_verifiers import InboundRequest, verify_stripe
+
+    verified = verify_stripe(InboundRequest(body=request.body, headers=request.headers))
+    event, created = store_event(source=WHAT_IF_SOURCE, verified=verified, enqueue=False)
+    return JsonResponse({"received": True, "duplicate": not created, "trace_id": event.trace_id})

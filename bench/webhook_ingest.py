@@ -3,30 +3,37 @@
 
 Signed, Stripe-shaped events are POSTed over HTTP to gunicorn (sync workers) on
 PostgreSQL, with Redis as the Celery broker. Three endpoints are served by the
-same gunicorn in the same run, and measured interleaved:
+same gunicorn in the same run and measured interleaved:
 
-  ours      POST /webhooks/stripe/           verify signature, INSERT in a transaction,
+  ours      POST /webhooks/stripe/           verify the signature, INSERT in a transaction,
                                              enqueue process_inbound_event on commit
   bare      POST /bench/bare/                (a) a bare Django view: json.loads + one INSERT
   djstripe  POST /stripe/webhook/<uuid>/     (b) dj-stripe 2.11's ProcessWebhookView
 
-For each endpoint it reports events/s and ack latency (send -> full response,
-including the TCP connect, since gunicorn's sync worker closes every connection)
-in two modes:
+Two modes, each in --rounds interleaved rounds (the endpoint order rotates):
 
-  open      open-loop, a constant arrival rate (--rate, default 200 events/s)
-  closed    closed-loop, --concurrency clients back to back: maximum events/s
+  open      open loop: requests sent on a fixed schedule at --rate events/s
+            (default 200) whatever the answers do; ack latency percentiles
+  closed    closed loop: --concurrency clients back to back; maximum events/s
 
-Then it checks correctness in PostgreSQL and Redis, prints a markdown table and
-the targets (>= 0.8x bare, >= 5x dj-stripe, p99 < 25 ms at 200 events/s).
+Ack latency is send -> full response, including the TCP connect: gunicorn's sync
+worker closes every connection, as Stripe's deliveries would see behind a proxy
+that does not pool. During every segment the CPU time of each component (this
+load generator, the gunicorn workers, the PostgreSQL backends, Redis) and of
+everything else on the machine is sampled from /proc, so the report says where
+the CPU of one event goes and how busy the machine was with other work.
 
-Everything it creates is its own and removed at the end, even on failure: the
-database (default payops_bench, dropped and recreated), Redis db 15 (flushed),
-the gunicorn process group, and a temporary folder.
+Afterwards it checks PostgreSQL and Redis against what was acknowledged, prints
+markdown tables and the targets (>= 0.8x bare, >= 5x dj-stripe, p99 < 25 ms at
+200 events/s), and removes everything it created, even on failure: its database
+(default payops_bench, dropped and recreated), Redis db 15 (flushed), the
+gunicorn process group and a temporary folder.
 
-    .venv/bin/python bench/webhook_ingest.py                 # default run, ~2.5 min
-    .venv/bin/python bench/webhook_ingest.py --workers 2,3,5 # one full run per worker count
-    .venv/bin/python bench/webhook_ingest.py --help
+    .venv/bin/python bench/webhook_ingest.py                     # default run, about 2 min
+    .venv/bin/python bench/webhook_ingest.py --workers 2,3,4,6   # one full set per worker count
+    .venv/bin/python bench/webhook_ingest.py --what-if           # + ours without the Celery publish
+
+Figures, method and analysis: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,17 +78,28 @@ ACCOUNT_ID = "acct_bench"
 ENDPOINT_UUID = str(uuid.uuid4())
 
 ENDPOINTS = ("ours", "bare", "djstripe")
+WHAT_IF = "noq"  # --what-if: our view's own verify + store, without the Celery publish
+LABELS = {
+    "ours": "ours `/webhooks/stripe/`",
+    "bare": "(a) bare insert",
+    "djstripe": "(b) dj-stripe view",
+    WHAT_IF: "what-if: ours minus the Celery publish",
+}
 PATHS = {
     "ours": "/webhooks/stripe/",
     "bare": "/bench/bare/",
     "djstripe": f"/stripe/webhook/{ENDPOINT_UUID}/",
+    WHAT_IF: "/bench/ours-without-enqueue/",
 }
-EVENT_TYPE = "balance.available"  # dj-stripe has no handler for it: stores trigger + Event, no API call
+# dj-stripe has no handler for balance.available: it stores the trigger and the Event
+# and calls no Stripe API. That is its cheapest path (see docs/benchmarks.md).
+EVENT_TYPE = "balance.available"
 
 TARGET_VS_BARE = 0.8
 TARGET_VS_DJSTRIPE = 5.0
 TARGET_P99_MS = 25.0
 SLOW_MS = 50.0  # requests slower than this are listed with their wall-clock time in --json
+COMPONENTS = ("gunicorn", "postgres", "redis", "client", "kernel_irq", "other")
 
 # Runs inside `manage.py shell` against the bench database (values substituted below).
 SEED_CODE = """
@@ -97,13 +116,13 @@ print("seeded")
 """
 
 
-# --------------------------------------------------------------------------- events
+# --------------------------------------------------------------------------- events and HTTP
 
 
 def event_template() -> str:
     """A Stripe-shaped balance.available event, pretty-printed as Stripe sends it.
 
-    The id and created placeholders are substituted per event (cheaper than json.dumps).
+    __EVENT_ID__ and __CREATED__ are substituted per event (cheaper than json.dumps).
     """
     event = {
         "id": "__EVENT_ID__",
@@ -133,19 +152,17 @@ def event_template() -> str:
 
 
 class RequestFactory:
-    """Builds the raw bytes of one signed webhook POST, with a unique event id."""
+    """Builds the raw bytes of one signed webhook POST (same body shape for every endpoint)."""
 
-    def __init__(self, port: int, run_tag: str) -> None:
+    def __init__(self, port: int) -> None:
         self.port = port
-        self.run_tag = run_tag
         self.template = event_template()
         self.secret = WEBHOOK_SECRET.encode()
 
     def build(self, endpoint: str, event_id: str) -> bytes:
         now = int(time.time())
         body = self.template.replace("__EVENT_ID__", event_id).replace("__CREATED__", str(now)).encode()
-        signed = str(now).encode() + b"." + body
-        sig = hmac.new(self.secret, signed, hashlib.sha256).hexdigest()
+        sig = hmac.new(self.secret, str(now).encode() + b"." + body, hashlib.sha256).hexdigest()
         head = (
             f"POST {PATHS[endpoint]} HTTP/1.1\r\n"
             f"Host: {HOST}:{self.port}\r\n"
@@ -159,11 +176,11 @@ class RequestFactory:
         return head.encode() + body
 
 
-def post_raw(port: int, request: bytes, timeout: float) -> int:
-    """Send one request on a new connection and read the whole response; return the status.
+def http_request(port: int, request: bytes, timeout: float) -> int:
+    """Send one request on a new connection, read the whole response, return the status.
 
-    A minimal HTTP/1.1 client so the load generator spends as little CPU as
-    possible (it shares the 2 cores with gunicorn, PostgreSQL and Redis).
+    A minimal HTTP/1.1 client so the load generator spends as little CPU as it
+    can: it shares the 2 cores with gunicorn, PostgreSQL and Redis.
     """
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -191,24 +208,129 @@ def post_raw(port: int, request: bytes, timeout: float) -> int:
         return status
 
 
+# --------------------------------------------------------------------------- CPU accounting
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds of one process (all its threads), 0 if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def children_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                raw = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if int(raw[raw.rindex(")") + 2 :].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def system_cpu_seconds() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, of which in hard/soft interrupts)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK, (irq + softirq) / CLK_TCK
+
+
+def wait_until_quiet(threshold: float, budget: list[float]) -> float:
+    """Wait (at most budget[0] seconds, shared by the whole run) until the machine is idle enough.
+
+    Between segments our own processes are idle, so what keeps the machine busy
+    is other people's work. Returns the seconds waited and charges them to budget.
+    """
+    waited = 0.0
+    while True:
+        busy_a, _ = system_cpu_seconds()
+        time.sleep(0.5)
+        busy_b, _ = system_cpu_seconds()
+        if (busy_b - busy_a) / 0.5 <= threshold or budget[0] <= 0:
+            return waited
+        time.sleep(min(1.0, budget[0]))
+        budget[0] -= 1.5
+        waited += 1.5
+
+
+class CpuMeter:
+    """CPU seconds per component between two snapshots, read from /proc.
+
+    gunicorn: the master and its workers; postgres: the backends connected to the
+    bench database plus the server's background writers; redis: the redis-server
+    process (shared with nothing else during the run, db 15 is ours); client: this
+    process; kernel_irq: interrupt time (loopback TCP is mostly softirq);
+    other: every other process on the machine (other people's work).
+    """
+
+    def __init__(self, db_url: str, gunicorn_pid: int) -> None:
+        self.gunicorn_pid = gunicorn_pid
+        self.conn = psycopg.connect(db_url, autocommit=True)
+        self.redis_pid = int(redis_db().info("server")["process_id"])
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _pids(self) -> dict[str, list[int]]:
+        pg = [r[0] for r in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = current_database()"
+            " OR backend_type IN ('background writer', 'checkpointer', 'walwriter'))"
+        ).fetchall()]  # fmt: skip
+        return {
+            "gunicorn": [self.gunicorn_pid, *children_of(self.gunicorn_pid)],
+            "postgres": pg,
+            "redis": [self.redis_pid],
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        per_pid = {name: {p: proc_cpu_seconds(p) for p in pids} for name, pids in self._pids().items()}
+        busy, irq = system_cpu_seconds()
+        return {"per_pid": per_pid, "client": time.process_time(), "busy": busy, "irq": irq,
+                "wall": time.perf_counter()}  # fmt: skip
+
+    @staticmethod
+    def delta(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+        out = {}
+        for name, end in b["per_pid"].items():
+            # A process born during the segment counts from 0; one that died is lost (rare).
+            out[name] = sum(max(0.0, cpu - a["per_pid"][name].get(pid, 0.0)) for pid, cpu in end.items())
+        out["client"] = b["client"] - a["client"]
+        out["kernel_irq"] = b["irq"] - a["irq"]
+        accounted = sum(out[n] for n in ("gunicorn", "postgres", "redis", "client", "kernel_irq"))
+        out["other"] = max(0.0, (b["busy"] - a["busy"]) - accounted)
+        out["wall"] = b["wall"] - a["wall"]
+        return out
+
+
 # --------------------------------------------------------------------------- load
 
 
 @dataclass
 class Sample:
-    """All requests of one endpoint in one mode, over every round."""
+    """All measured requests of one endpoint in one mode, over every round."""
 
     endpoint: str
     mode: str
-    latencies: list[float] = field(default_factory=list)  # seconds, 2xx only
+    latencies: list[float] = field(default_factory=list)  # seconds, send -> response, 2xx only
+    sched_latencies: list[float] = field(default_factory=list)  # open loop: from the scheduled send time
     statuses: Counter[int | str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)  # first few error texts
+    errors: list[str] = field(default_factory=list)  # the first few error texts
     busy_seconds: float = 0.0  # sum over segments of (last response - first send)
     max_lag: float = 0.0  # open loop: worst delay of a send behind its schedule
     late_sends: int = 0  # open loop: sends more than 5 ms behind schedule
     sent: int = 0
+    cpu: Counter[str] = field(default_factory=Counter)  # CPU seconds per component, summed over segments
+    cpu_wall: float = 0.0
     segments: list[dict[str, Any]] = field(default_factory=list)  # one summary per round
-    slow: list[tuple[float, float]] = field(default_factory=list)  # (wall-clock send time, ms), > SLOW_MS
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (unix time of send, ms) above SLOW_MS
 
     @property
     def ok(self) -> int:
@@ -222,30 +344,45 @@ class Sample:
     def rate(self) -> float:
         return self.ok / self.busy_seconds if self.busy_seconds else 0.0
 
-    def pct(self, p: float) -> float:
+    def cpu_ms_per_event(self, component: str) -> float:
+        return self.cpu[component] / self.sent * 1000 if self.sent else float("nan")
+
+    def own_cpu_ms(self) -> float:
+        """CPU ms per event of everything the benchmark runs (all components but other people's work)."""
+        return sum(self.cpu_ms_per_event(c) for c in COMPONENTS if c != "other")
+
+    def capacity(self) -> float:
+        own = self.own_cpu_ms()
+        return (os.cpu_count() or 1) * 1000 / own if own and not math.isnan(own) else float("nan")
+
+    def cores(self, component: str) -> float:
+        return self.cpu[component] / self.cpu_wall if self.cpu_wall else float("nan")
+
+    def pct(self, p: float, values: list[float] | None = None) -> float:
         """Nearest-rank percentile, in milliseconds."""
-        if not self.latencies:
+        data = self.latencies if values is None else values
+        if not data:
             return float("nan")
-        ordered = sorted(self.latencies)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
-        return ordered[rank - 1] * 1000
+        ordered = sorted(data)
+        return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1] * 1000
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint, "mode": self.mode, "ok": self.ok, "failed": self.failed,
+            "events_per_s": self.rate, "p50_ms": self.pct(50), "p90_ms": self.pct(90), "p99_ms": self.pct(99),
+            "max_ms": self.pct(100), "p99_from_schedule_ms": self.pct(99, self.sched_latencies),
+            "max_lag_ms": self.max_lag * 1000, "late_sends": self.late_sends,
+            "cpu_ms_per_event": {c: self.cpu_ms_per_event(c) for c in COMPONENTS}, "capacity": self.capacity(),
+            "statuses": {str(k): v for k, v in self.statuses.items()}, "segments": self.segments,
+            "slow": self.slow,
+        }  # fmt: skip
 
 
 class Segment:
-    """One bounded burst of requests to one endpoint, run by a pool of threads."""
+    """One bounded burst of requests to one endpoint, sent by a pool of threads."""
 
-    def __init__(
-        self,
-        *,
-        factory: RequestFactory,
-        endpoint: str,
-        ids: list[str],
-        threads: int,
-        rate: float | None,
-        max_seconds: float,
-        timeout: float,
-        sample: Sample | None,
-    ) -> None:
+    def __init__(self, *, factory: RequestFactory, endpoint: str, ids: list[str], threads: int,
+                 rate: float | None, max_seconds: float, timeout: float) -> None:  # fmt: skip
         self.factory = factory
         self.endpoint = endpoint
         self.ids = ids
@@ -253,7 +390,6 @@ class Segment:
         self.rate = rate  # None: closed loop
         self.max_seconds = max_seconds
         self.timeout = timeout
-        self.sample = sample
         self.lock = threading.Lock()
         self.next_index = 0
         self.results: list[tuple[float, float, int | str, float]] = []  # (start, end, status, lag)
@@ -262,36 +398,33 @@ class Segment:
         with self.lock:
             if self.next_index >= len(self.ids):
                 return None
-            i = self.next_index
             self.next_index += 1
-            return i
+            return self.next_index - 1
 
     def _worker(self, t0: float, deadline: float) -> None:
         local: list[tuple[float, float, int | str, float]] = []
-        while True:
-            i = self._take()
-            if i is None:
-                break
+        while (i := self._take()) is not None:
             lag = 0.0
             if self.rate is not None:
                 due = t0 + i / self.rate
                 delay = due - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                lag = time.perf_counter() - due
+                lag = max(0.0, time.perf_counter() - due)
             if time.perf_counter() > deadline:
-                break  # the segment ran out of time: the rest counts as not sent
+                break  # out of time: the rest counts as never sent
             request = self.factory.build(self.endpoint, self.ids[i])
             start = time.perf_counter()
             try:
-                status: int | str = post_raw(self.factory.port, request, self.timeout)
+                status: int | str = http_request(self.factory.port, request, self.timeout)
             except (OSError, ValueError) as exc:
                 status = f"{type(exc).__name__}: {exc}"
             local.append((start, time.perf_counter(), status, lag))
         with self.lock:
             self.results.extend(local)
 
-    def run(self) -> int:
+    def run(self, sample: Sample | None = None, meter: CpuMeter | None = None) -> None:
+        before = meter.snapshot() if meter and sample else None
         t0 = time.perf_counter() + 0.02
         deadline = t0 + self.max_seconds
         pool = [threading.Thread(target=self._worker, args=(t0, deadline), daemon=True) for _ in range(self.threads)]
@@ -299,32 +432,42 @@ class Segment:
             t.start()
         for t in pool:
             t.join(self.max_seconds + self.timeout + 5)
-        if self.sample is not None and self.results:
-            s = self.sample
-            s.sent += len(self.results)
-            busy = max(r[1] for r in self.results) - min(r[0] for r in self.results)
-            s.busy_seconds += busy
-            seg = sorted(end - start for start, end, status, _ in self.results)
-            s.segments.append({
-                "n": len(seg), "events_per_s": round(len(seg) / busy, 1) if busy else 0.0,
-                "p50_ms": round(seg[len(seg) // 2] * 1000, 2),
-                "p99_ms": round(seg[max(0, math.ceil(0.99 * len(seg)) - 1)] * 1000, 2),
-                "max_ms": round(seg[-1] * 1000, 2),
-                "max_lag_ms": round(max(r[3] for r in self.results) * 1000, 2),
-            })  # fmt: skip
-            offset = time.time() - time.perf_counter()
-            s.slow.extend((round(start + offset, 3), round((end - start) * 1000, 1))
-                          for start, end, _, _ in self.results if end - start > SLOW_MS / 1000)  # fmt: skip
-            for start, end, status, lag in self.results:
-                s.statuses[status] += 1
-                if isinstance(status, int) and 200 <= status < 300:
-                    s.latencies.append(end - start)
-                elif len(s.errors) < 5:
-                    s.errors.append(str(status))
-                s.max_lag = max(s.max_lag, lag)
-                if lag > 0.005:
-                    s.late_sends += 1
-        return len(self.results)
+        if sample is None or not self.results:
+            return
+        cpu = CpuMeter.delta(before, meter.snapshot()) if meter and before else {}
+        self._record(sample, cpu)
+
+    def _record(self, s: Sample, cpu: dict[str, float]) -> None:
+        s.sent += len(self.results)
+        busy = max(r[1] for r in self.results) - min(r[0] for r in self.results)
+        s.busy_seconds += busy
+        for name in COMPONENTS:
+            s.cpu[name] += cpu.get(name, 0.0)
+        s.cpu_wall += cpu.get("wall", 0.0)
+        ok = 0
+        for start, end, status, lag in self.results:
+            s.statuses[status] += 1
+            if isinstance(status, int) and 200 <= status < 300:
+                ok += 1
+                s.latencies.append(end - start)
+                if self.rate is not None:
+                    s.sched_latencies.append(end - start + lag)
+            elif len(s.errors) < 5:
+                s.errors.append(str(status))
+            s.max_lag = max(s.max_lag, lag)
+            s.late_sends += lag > 0.005
+        lat = sorted(end - start for start, end, _, _ in self.results)
+        wall = cpu.get("wall") or 0.0
+        s.segments.append({
+            "n": len(lat), "ok": ok, "events_per_s": round(ok / busy, 1) if busy else 0.0,
+            "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
+            "p99_ms": round(lat[max(0, math.ceil(0.99 * len(lat)) - 1)] * 1000, 2),
+            "max_ms": round(lat[-1] * 1000, 2), "max_lag_ms": round(max(r[3] for r in self.results) * 1000, 2),
+            "other_cores": round(cpu.get("other", 0.0) / wall, 2) if wall else None,
+        })  # fmt: skip
+        offset = time.time() - time.perf_counter()
+        s.slow.extend((round(start + offset, 3), round((end - start) * 1000, 1))
+                      for start, end, _, _ in self.results if end - start > SLOW_MS / 1000)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- processes
@@ -342,14 +485,16 @@ def free_port() -> int:
 
 def server_env(db_name: str, var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_", "CELERY_", "PAYOPS_"))}
+    env.pop("DATABASE_CONN_MAX_AGE", None)  # keep the production default: 60 s, persistent connections
+    env.pop("DATABASE_URL", None)
     env.update(
         DJANGO_SETTINGS_MODULE="payops.settings",
         DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{db_name}",
         CELERY_BROKER_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
         STRIPE_WEBHOOK_SECRETS=WEBHOOK_SECRET,
         STRIPE_SECRET_KEY=STRIPE_KEY,
-        # dj-stripe must not reach out for this event type; if it ever did, the call
-        # fails fast on a closed loopback port and shows up as a 500, never as traffic.
+        # dj-stripe must not reach out for this event type. If it ever did, the call would
+        # fail fast on a closed loopback port and show up as a 500, never as traffic.
         STRIPE_API_BASE="http://127.0.0.1:9",
         LOG_LEVEL="WARNING",
         DJANGO_DEBUG="false",
@@ -358,7 +503,6 @@ def server_env(db_name: str, var_dir: Path) -> dict[str, str]:
         PAYOPS_VAR_DIR=str(var_dir),
         PYTHONDONTWRITEBYTECODE="1",
     )
-    env.pop("DATABASE_CONN_MAX_AGE", None)  # the production default (60 s, persistent connections)
     return env
 
 
@@ -389,6 +533,11 @@ class Gunicorn:
         self.workers, self.port, self.env, self.log_path = workers, port, env, log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
     def start(self, timeout: float = 60) -> None:
         cmd = [
             str(VENV_BIN / "gunicorn"), "bench.ingest_wsgi:application",
@@ -397,27 +546,24 @@ class Gunicorn:
             "--log-level", "warning",
         ]  # fmt: skip
         with open(self.log_path, "ab") as logf:
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        # GET on the webhook URL is answered 405 by the view itself: Django is up, no DB write.
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT,
+                                         start_new_session=True)  # fmt: skip
+        # GET on the webhook URL is answered 405 by the view itself: Django is up, nothing written.
         probe = f"GET /webhooks/stripe/ HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nConnection: close\r\n\r\n".encode()
-        booted = 0
-        # Every worker imports Django on its own: wait until `workers` probes in a row succeed.
+        deadline = time.monotonic() + timeout
+        answered = 0
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                status = post_raw(self.port, probe, 10)
+                status = http_request(self.port, probe, 10)
             except OSError:
-                booted = 0
                 time.sleep(0.2)
                 continue
             if status != 405:
                 raise RuntimeError(f"gunicorn answered {status} to GET /webhooks/stripe/; see {self.log_path}")
-            booted += 1
-            if booted >= self.workers * 3:
+            answered += 1
+            if answered >= self.workers * 3:  # the warm-up then reaches every worker
                 return
         raise RuntimeError(f"gunicorn did not answer within {timeout}s; see {self.log_path}")
 
@@ -429,7 +575,7 @@ class Gunicorn:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)  # our own session, started above
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the session started above, ours alone
             self.proc.wait(5)
 
 
@@ -439,146 +585,148 @@ class Gunicorn:
 @dataclass
 class ConfigResult:
     workers: int
+    endpoints: tuple[str, ...]
+    concurrency: int
     samples: dict[tuple[str, str], Sample]
     checks: list[tuple[str, bool, str]]
     elapsed: float
+    cpu_split: dict[str, dict[str, float]] | None = None
+    waited: float = 0.0
 
 
-def run_config(args: argparse.Namespace, workers: int, db_name: str, env: dict[str, str], tmp: Path) -> ConfigResult:
+def run_config(args: argparse.Namespace, workers: int, env: dict[str, str], tmp: Path) -> ConfigResult:
     started = time.monotonic()
+    # Other people edit the project while this runs: apply any migration that appeared since.
+    run_checked([str(VENV_BIN / "python"), "manage.py", "migrate", "--no-input", "-v", "0"], env, "migrate", 600)
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute("TRUNCATE payops_inboundevent, djstripe_webhookeventtrigger, djstripe_event RESTART IDENTITY")
+        conn.execute("VACUUM ANALYZE payops_inboundevent, djstripe_webhookeventtrigger, djstripe_event")
     redis_db().flushdb()
 
     port = free_port()
     server = Gunicorn(workers=workers, port=port, env=env, log_path=tmp / f"gunicorn-w{workers}.log")
+    factory = RequestFactory(port)
     run_tag = secrets.token_hex(4)
-    factory = RequestFactory(port, run_tag)
-    counters = dict.fromkeys(ENDPOINTS, 0)
+    endpoints = (*ENDPOINTS, WHAT_IF) if args.what_if else ENDPOINTS
+    counters = dict.fromkeys(endpoints, 0)
 
     def next_ids(endpoint: str, n: int) -> list[str]:
         first = counters[endpoint]
         counters[endpoint] += n
         return [f"evt_{run_tag}{endpoint[0]}{i:07d}" for i in range(first, first + n)]
 
-    samples = {(e, m): Sample(e, m) for e in ENDPOINTS for m in ("open", "closed")}
+    samples = {(e, m): Sample(e, m) for e in endpoints for m in ("open", "closed")}
+    warmed = dict.fromkeys(endpoints, 0)
     concurrency = args.concurrency or 2 * workers
+    meter: CpuMeter | None = None
+    waited = 0.0
     try:
         log(f"workers={workers}: starting gunicorn on {HOST}:{port}")
         server.start()
+        meter = CpuMeter(env["DATABASE_URL"], server.pid)
         log(f"workers={workers}: warm-up, {args.warmup} events per endpoint")
-        for endpoint in ENDPOINTS:
-            Segment(
-                factory=factory,
-                endpoint=endpoint,
-                ids=next_ids(endpoint, args.warmup),
-                threads=concurrency,
-                rate=None,
-                max_seconds=args.max_seconds,
-                timeout=args.timeout,
-                sample=None,
-            ).run()
+        for endpoint in endpoints:
+            warm = Sample(endpoint, "warm-up")
+            Segment(factory=factory, endpoint=endpoint, ids=next_ids(endpoint, args.warmup), threads=concurrency,
+                    rate=None, max_seconds=args.max_seconds, timeout=args.timeout).run(warm)  # fmt: skip
+            warmed[endpoint] = warm.ok
+            if warm.failed:
+                raise RuntimeError(f"warm-up of {endpoint}: {warm.failed} of {warm.sent} failed, e.g. {warm.errors}")
         per_round_open = max(1, args.events // args.rounds)
         per_round_closed = max(1, args.closed_events // args.rounds)
         for r in range(args.rounds):
-            order = ENDPOINTS[r % 3 :] + ENDPOINTS[: r % 3]  # rotate so no endpoint always goes first
+            waited += wait_until_quiet(args.quiet_below, args.quiet_budget)
+            k = r % len(endpoints)
+            order = endpoints[k:] + endpoints[:k]  # rotate: no endpoint always goes first
+            log(f"workers={workers} round {r + 1}/{args.rounds}: open loop {per_round_open} events at "
+                f"{args.rate:g}/s, then closed loop {per_round_closed} events at concurrency {concurrency}, "
+                f"order {', '.join(order)}")  # fmt: skip
             for endpoint in order:
                 time.sleep(args.pause)
-                log(
-                    f"workers={workers} round {r + 1}/{args.rounds}: {endpoint} open loop, "
-                    f"{per_round_open} events at {args.rate:g}/s"
-                )
-                Segment(
-                    factory=factory,
-                    endpoint=endpoint,
-                    ids=next_ids(endpoint, per_round_open),
-                    threads=args.open_threads,
-                    rate=args.rate,
-                    max_seconds=per_round_open / args.rate + args.max_seconds,
-                    timeout=args.timeout,
-                    sample=samples[(endpoint, "open")],
-                ).run()
+                Segment(factory=factory, endpoint=endpoint, ids=next_ids(endpoint, per_round_open),
+                        threads=args.open_threads, rate=args.rate,
+                        max_seconds=per_round_open / args.rate + args.max_seconds,
+                        timeout=args.timeout).run(samples[(endpoint, "open")], meter)  # fmt: skip
             for endpoint in order:
                 time.sleep(args.pause)
-                log(
-                    f"workers={workers} round {r + 1}/{args.rounds}: {endpoint} closed loop, "
-                    f"{per_round_closed} events, concurrency {concurrency}"
-                )
-                Segment(
-                    factory=factory,
-                    endpoint=endpoint,
-                    ids=next_ids(endpoint, per_round_closed),
-                    threads=concurrency,
-                    rate=None,
-                    max_seconds=args.max_seconds,
-                    timeout=args.timeout,
-                    sample=samples[(endpoint, "closed")],
-                ).run()
+                Segment(factory=factory, endpoint=endpoint, ids=next_ids(endpoint, per_round_closed),
+                        threads=concurrency, rate=None, max_seconds=args.max_seconds,
+                        timeout=args.timeout).run(samples[(endpoint, "closed")], meter)  # fmt: skip
     finally:
+        if meter is not None:
+            meter.close()
         server.stop()
 
-    checks = verify(env, samples, counters, run_tag, args.warmup)
-    return ConfigResult(workers, samples, checks, time.monotonic() - started)
+    checks = verify(env, samples, counters, run_tag, warmed)
+    cpu_split = None
+    if args.what_if:  # after the checks: it stores (and queues) events of its own
+        log(f"workers={workers}: in-process CPU split (bench/ingest_cpu.py)")
+        out = run_checked([str(VENV_BIN / "python"), "bench/ingest_cpu.py", "5", "300", ENDPOINT_UUID], env,
+                          "bench/ingest_cpu.py", 600)  # fmt: skip
+        cpu_split = json.loads(out.strip().splitlines()[-1])
+    return ConfigResult(workers, endpoints, concurrency, samples, checks, time.monotonic() - started, cpu_split,
+                        waited)  # fmt: skip
 
 
-def verify(
-    env: dict[str, str], samples: dict[tuple[str, str], Sample], counters: dict[str, int], run_tag: str, warmup: int
-) -> list[tuple[str, bool, str]]:
+def verify(env: dict[str, str], samples: dict[tuple[str, str], Sample], counters: dict[str, int], run_tag: str,
+           warmed: dict[str, int]) -> list[tuple[str, bool, str]]:  # fmt: skip
     """Rows and queued tasks against what was acknowledged (warm-up included)."""
-    acked = {e: warmup + samples[(e, "open")].ok + samples[(e, "closed")].ok for e in ENDPOINTS}
-    checks: list[tuple[str, bool, str]] = []
+    acked = {e: warmed[e] + samples[(e, "open")].ok + samples[(e, "closed")].ok for e in warmed}
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         rows = dict(conn.execute("SELECT source, count(*) FROM payops_inboundevent GROUP BY source").fetchall())
-        stripe_rows = rows.get("stripe", 0)
         distinct = conn.execute(
             "SELECT count(DISTINCT event_id) FROM payops_inboundevent WHERE source = 'stripe' AND event_id LIKE %s",
             (f"evt_{run_tag}o%",),
         ).fetchone()[0]
-        triggers = conn.execute(
+        good, failed, triggers = conn.execute(
             "SELECT count(*) FILTER (WHERE valid AND processed), count(*) FILTER (WHERE exception <> ''),"
             " count(*) FROM djstripe_webhookeventtrigger"
         ).fetchone()
         dj_events = conn.execute("SELECT count(*) FROM djstripe_event").fetchone()[0]
     queued = int(redis_db().llen("celery"))
-    checks.append(
-        (
-            "ours: InboundEvent rows (source=stripe) == events acknowledged",
-            stripe_rows == acked["ours"] == distinct,
-            f"{stripe_rows} rows, {distinct} distinct ids, {acked['ours']} acked, {counters['ours']} sent",
-        )
-    )
-    checks.append(
-        (
-            "ours: Celery tasks queued in Redis == rows",
-            queued == stripe_rows,
-            f"{queued} tasks in redis db {REDIS_DB} list 'celery'",
-        )
-    )
-    checks.append(
-        (
-            "bare: rows == events acknowledged",
-            rows.get("bench-bare", 0) == acked["bare"],
-            f"{rows.get('bench-bare', 0)} rows, {acked['bare']} acked",
-        )
-    )
-    checks.append(
-        (
-            "djstripe: valid+processed triggers == Events == events acknowledged",
-            triggers[0] == dj_events == acked["djstripe"] and triggers[1] == 0,
-            f"{triggers[0]} valid+processed of {triggers[2]} triggers, {triggers[1]} with exception, "
-            f"{dj_events} Events, {acked['djstripe']} acked",
-        )
-    )
+    stripe_rows, bare_rows = rows.get("stripe", 0), rows.get("bench-bare", 0)
     bad = {f"{e}/{m}": s.failed for (e, m), s in samples.items() if s.failed}
-    checks.append(("no non-2xx responses or transport errors", not bad, str(bad or "none")))
+    checks = [
+        ("ours: InboundEvent rows (source=stripe) == unique events acknowledged",
+         stripe_rows == distinct == acked["ours"],
+         f"{stripe_rows} rows, {distinct} distinct ids, {acked['ours']} acked of {counters['ours']} sent"),
+        ("ours: Celery tasks queued in Redis == rows", queued == stripe_rows,
+         f"{queued} messages in redis db {REDIS_DB} list 'celery'"),
+        ("(a) bare: rows == events acknowledged", bare_rows == acked["bare"],
+         f"{bare_rows} rows, {acked['bare']} acked"),
+        ("(b) dj-stripe: valid+processed triggers == Events == events acknowledged",
+         good == dj_events == acked["djstripe"] and failed == 0,
+         f"{good} valid+processed of {triggers} triggers, {failed} with an exception, {dj_events} Events, "
+         f"{acked['djstripe']} acked"),
+        ("no non-2xx answers, no transport errors", not bad, str(bad or "none")),
+    ]  # fmt: skip
+    if WHAT_IF in acked:
+        checks.insert(-1, ("what-if: rows == events acknowledged", rows.get("bench-noq", 0) == acked[WHAT_IF],
+                           f"{rows.get('bench-noq', 0)} rows, {acked[WHAT_IF]} acked"))  # fmt: skip
     return checks
 
 
 # --------------------------------------------------------------------------- report
 
 
+def code_version() -> str:
+    """The commit, plus the files changed outside bench/ and docs/ (the code under test)."""
+
+    def git(*cmd: str) -> str:
+        try:
+            proc = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return proc.stdout.rstrip("\n") if proc.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+               if not line[3:].startswith(("bench/", "docs/"))]  # fmt: skip
+    return f"commit {head}" + (f" + uncommitted changes to {', '.join(sorted(changed))}" if changed else "")
+
+
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
+    out = {"Python": platform.python_version()}
     for dist in ("Django", "dj-stripe", "stripe", "gunicorn", "psycopg", "celery", "kombu", "redis"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
@@ -590,125 +738,162 @@ def versions() -> dict[str, str]:
 
 
 def fmt(x: float, digits: int = 1) -> str:
-    return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
+    return "n/a" if x is None or math.isnan(x) else f"{x:.{digits}f}"
 
 
-def report(results: list[ConfigResult], args: argparse.Namespace, argv: list[str]) -> bool:
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def round_ratios(res: ConfigResult, other: str) -> list[float]:
+    ours = res.samples[("ours", "closed")].segments
+    theirs = res.samples[(other, "closed")].segments
+    return [ratio(o["events_per_s"], t["events_per_s"]) for o, t in zip(ours, theirs, strict=False)]
+
+
+def report(results: list[ConfigResult], args: argparse.Namespace, argv: list[str], version_before: str,
+           version_after: str) -> bool:  # fmt: skip
+    """Print markdown; return whether every correctness check passed."""
     print(f"\n## Webhook ingest benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}\n")
-    print(f"Command: `.venv/bin/python bench/webhook_ingest.py {' '.join(argv)}`".rstrip() + "\n")
-    print(
-        f"Machine: {os.cpu_count()} cores, {platform.platform()}; "
-        + ", ".join(f"{k} {v}" for k, v in versions().items())
-        + "\n"
-    )
-    print(
-        f"Event: `{EVENT_TYPE}`, {len(event_template())} bytes, signed `Stripe-Signature: t=...,v1=...`. "
-        f"Open loop: {args.events} events per endpoint at {args.rate:g}/s; closed loop: {args.closed_events} "
-        f"events per endpoint; {args.rounds} interleaved rounds after {args.warmup} warm-up events each.\n"
-    )
+    command = " ".join([".venv/bin/python bench/webhook_ingest.py", *argv])
+    print(f"Command: `{command}`\n")
+    if version_after == version_before:
+        print(f"Code: {version_before}.\n")
+    else:
+        print(f"Code: **changed during the run**, from {version_before} to {version_after}.\n")
+    print(f"Machine: {os.cpu_count()} cores, {platform.platform()}; "
+          + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".\n")  # fmt: skip
+    print(f"Event: `{EVENT_TYPE}`, {len(event_template())} bytes of JSON, signed `Stripe-Signature: t=..,v1=..`; "
+          f"the same body shape to all three endpoints. Open loop: {args.events} events per endpoint at "
+          f"{args.rate:g}/s; closed loop: {args.closed_events} events per endpoint; in {args.rounds} interleaved "
+          f"rounds, after {args.warmup} warm-up events per endpoint.\n")  # fmt: skip
     all_ok = True
     for res in results:
-        conc = args.concurrency or 2 * res.workers
-        print(f"### gunicorn sync, {res.workers} workers (closed-loop concurrency {conc}; {res.elapsed:.0f} s)\n")
-        print("| endpoint | mode | events ok | errors | events/s | p50 ms | p90 ms | p99 ms | max ms |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-        for mode in ("open", "closed"):
-            for e in ENDPOINTS:
-                s = res.samples[(e, mode)]
-                label = {
-                    "ours": "ours `/webhooks/stripe/`",
-                    "bare": "(a) bare insert",
-                    "djstripe": "(b) dj-stripe view",
-                }[e]
-                mode_label = f"open {args.rate:g}/s" if mode == "open" else f"closed c={conc}"
-                print(
-                    f"| {label} | {mode_label} | {s.ok} | {s.failed} | {s.rate:.0f} | {fmt(s.pct(50))} | "
-                    f"{fmt(s.pct(90))} | {fmt(s.pct(99))} | {fmt(s.pct(100))} |"
-                )
-        ours_c, bare_c, dj_c = (res.samples[(e, "closed")].rate for e in ENDPOINTS)
-        ours_o = res.samples[("ours", "open")]
-        vs_bare = ours_c / bare_c if bare_c else float("nan")
-        vs_dj = ours_c / dj_c if dj_c else float("nan")
-        lag_ms = max(res.samples[(e, "open")].max_lag for e in ENDPOINTS) * 1000
-        late = sum(res.samples[(e, "open")].late_sends for e in ENDPOINTS)
-        p99_ok = ours_o.pct(99) < TARGET_P99_MS and ours_o.failed == 0
-        targets = [
-            (f"throughput ours/(a) >= {TARGET_VS_BARE}x", vs_bare >= TARGET_VS_BARE, f"{vs_bare:.2f}x"),
-            (f"throughput ours/(b) >= {TARGET_VS_DJSTRIPE:g}x", vs_dj >= TARGET_VS_DJSTRIPE, f"{vs_dj:.2f}x"),
-            (
-                f"ours p99 < {TARGET_P99_MS:g} ms at {args.rate:g} events/s",
-                p99_ok,
-                f"p99 {fmt(ours_o.pct(99))} ms, {ours_o.rate:.0f} events/s achieved",
-            ),
-        ]
-        print("\n| target | result | met |\n|---|---|---|")
-        for name, ok, value in targets:
-            print(f"| {name} | {value} | {'yes' if ok else '**NO**'} |")
-        print(
-            f"\nOpen-loop p50 ratio ours/(a): {ours_o.pct(50) / res.samples[('bare', 'open')].pct(50):.2f}; "
-            f"ours/(b): {ours_o.pct(50) / res.samples[('djstripe', 'open')].pct(50):.2f}. "
-            f"Load generator: worst send {lag_ms:.1f} ms behind schedule, {late} sends > 5 ms late.\n"
-        )
+        s = res.samples
+        print(f"### gunicorn sync, {res.workers} workers ({res.elapsed:.0f} s, of which {res.waited:.0f} s waiting "
+              f"for other work on the machine to calm down)\n")  # fmt: skip
+        print(f"**Open loop, {args.rate:g} events/s** (ack latency = send to full response; "
+              "'from schedule' adds any delay of the send behind its scheduled time)\n")  # fmt: skip
+        print("| endpoint | events ok | errors | events/s | p50 ms | p90 ms | p99 ms | max ms "
+              "| p99 from schedule ms | sends >5 ms late | other load, cores |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for e in res.endpoints:
+            x = s[(e, "open")]
+            print(f"| {LABELS[e]} | {x.ok} | {x.failed} | {x.rate:.0f} | {fmt(x.pct(50))} | {fmt(x.pct(90))} "
+                  f"| {fmt(x.pct(99))} | {fmt(x.pct(100))} | {fmt(x.pct(99, x.sched_latencies))} | {x.late_sends} "
+                  f"| {fmt(x.cores('other'), 2)} |")  # fmt: skip
+        print("\nOpen-loop p99 ms per round (other load in cores): "
+              + "; ".join(f"{e} " + ", ".join(f"{g['p99_ms']:.1f} ({g['other_cores']:.2f})"
+                                              for g in s[(e, "open")].segments)
+                          for e in res.endpoints) + ".")  # fmt: skip
+        print(f"\n**Closed loop, {res.concurrency} concurrent clients** (CPU ms per event, measured from /proc)\n")
+        print("| endpoint | events ok | errors | events/s | p50 ms | p99 ms | max ms | gunicorn | postgres | redis "
+              "| client | kernel irq | total | other load, cores | capacity, events/s |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for e in res.endpoints:
+            x = s[(e, "closed")]
+            cpu = " | ".join(fmt(x.cpu_ms_per_event(c), 2) for c in COMPONENTS[:-1])
+            print(f"| {LABELS[e]} | {x.ok} | {x.failed} | {x.rate:.0f} | {fmt(x.pct(50))} | {fmt(x.pct(99))} "
+                  f"| {fmt(x.pct(100))} | {cpu} | {fmt(x.own_cpu_ms(), 2)} | {fmt(x.cores('other'), 2)} "
+                  f"| {fmt(x.capacity(), 0)} |")  # fmt: skip
+        print("\nCPU columns: milliseconds of CPU per event in each component; total = all of them, the load "
+              "generator included. Capacity = the events/s that total allows on all cores of an otherwise idle "
+              "machine (cores x 1000 / total): a throughput estimate that other people's work on the machine "
+              "does not distort.\n")  # fmt: skip
+        print("Closed-loop events/s per round: "
+              + "; ".join(f"{e} " + ", ".join(f"{g['events_per_s']:.0f}" for g in s[(e, "closed")].segments)
+                          for e in res.endpoints) + ".\n")  # fmt: skip
+        o = s[("ours", "open")]
+        p99_ok = o.pct(99) < TARGET_P99_MS and o.failed == 0 and o.rate >= 0.97 * args.rate
+        print("Targets: the throughput verdict is the median over rounds of ours / theirs, each round's two "
+              "segments being adjacent in time; the ratio of the totals and of the CPU capacities are shown "
+              "as cross-checks.\n")  # fmt: skip
+        print("| target | median of rounds | overall | CPU capacity | met |\n|---|---:|---:|---:|---|")
+        for other, target in (("bare", TARGET_VS_BARE), ("djstripe", TARGET_VS_DJSTRIPE)):
+            ours_x, other_x = s[("ours", "closed")], s[(other, "closed")]
+            med = statistics.median(round_ratios(res, other))
+            print(f"| throughput ours / {LABELS[other]} >= {target:g}x | {med:.2f}x "
+                  f"| {ratio(ours_x.rate, other_x.rate):.2f}x ({ours_x.rate:.0f} / {other_x.rate:.0f}) "
+                  f"| {ratio(ours_x.capacity(), other_x.capacity()):.2f}x "
+                  f"| {'yes' if med >= target else '**no**'} |")  # fmt: skip
+        print(f"| ours p99 < {TARGET_P99_MS:g} ms at {args.rate:g} events/s | {fmt(o.pct(99))} ms "
+              f"| {fmt(o.pct(99, o.sched_latencies))} ms from schedule | {o.rate:.0f} events/s, {o.failed} errors "
+              f"| {'yes' if p99_ok else '**no**'} |\n")  # fmt: skip
+        if res.cpu_split:
+            print("**In-process split** (bench/ingest_cpu.py: the WSGI app called directly in one process, no HTTP, "
+                  "no gunicorn; median of 5 alternating rounds of 300 events)\n")  # fmt: skip
+            print("| endpoint | Django-side CPU ms per event | wall ms per event |\n|---|---:|---:|")
+            for e, v in res.cpu_split.items():
+                print(f"| {LABELS[e]} | {v['cpu_ms']:.3f} | {v['wall_ms']:.3f} |")
+            print()
         print("| correctness check | result | detail |\n|---|---|---|")
         for name, ok, detail in res.checks:
             all_ok &= ok
             print(f"| {name} | {'ok' if ok else '**FAILED**'} | {detail} |")
         print()
-        for (e, m), s in res.samples.items():
-            if s.errors:
-                print(f"- first errors {e}/{m}: {s.errors}")
+        for (e, m), x in s.items():
+            if x.errors:
+                print(f"- first errors, {e} {m} loop: {x.errors}")
     return all_ok
+
+
+# --------------------------------------------------------------------------- main
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=3000, help="open-loop events per endpoint (default 3000)")
-    parser.add_argument("--rate", type=float, default=200, help="open-loop arrival rate, events/s (default 200)")
-    parser.add_argument(
-        "--closed-events", type=int, default=3000, help="closed-loop events per endpoint (default 3000)"
-    )
-    parser.add_argument("--concurrency", type=int, default=0, help="closed-loop client threads (default: 2 x workers)")
-    parser.add_argument("--workers", default="3", help="gunicorn sync workers; a comma list runs each (default 3)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per mode (default 3)")
-    parser.add_argument("--warmup", type=int, default=200, help="warm-up events per endpoint (default 200)")
-    parser.add_argument("--open-threads", type=int, default=32, help="open-loop sender threads (default 32)")
-    parser.add_argument("--pause", type=float, default=1.0, help="seconds of rest before each segment (default 1)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="per-request socket timeout, s (default 10)")
-    parser.add_argument(
-        "--max-seconds",
+    add = parser.add_argument
+    add("--events", type=int, default=3000, help="open-loop events per endpoint (default 3000)")
+    add("--rate", type=float, default=200, help="open-loop arrival rate, events/s (default 200)")
+    add("--closed-events", type=int, default=3000, help="closed-loop events per endpoint (default 3000)")
+    add("--concurrency", type=int, default=0, help="closed-loop client threads (default: 2 x workers)")
+    add("--workers", default="3", help="gunicorn sync workers; a comma list runs the whole set for each (default 3)")
+    add("--rounds", type=int, default=5, help="interleaved rounds per mode (default 5)")
+    add("--warmup", type=int, default=200, help="warm-up events per endpoint (default 200)")
+    add("--open-threads", type=int, default=32, help="open-loop sender threads (default 32)")
+    add("--pause", type=float, default=0.5, help="seconds of rest before each segment (default 0.5)")
+    add("--timeout", type=float, default=10.0, help="per-request socket timeout, seconds (default 10)")
+    add("--max-seconds", type=float, default=60.0,
+        help="time cap of a closed-loop segment, and slack of an open-loop one (default 60)")  # fmt: skip
+    add(
+        "--quiet-below",
         type=float,
-        default=60.0,
-        help="time cap of one closed-loop segment, and slack of an open-loop one (default 60)",
+        default=0.25,
+        help="before each round, wait until the machine's CPU use is at most this many cores (default 0.25)",
     )
-    parser.add_argument("--db-name", default="payops_bench", help="database to (re)create; must start payops_bench")
-    parser.add_argument("--keep-db", action="store_true", help="leave the database in place at the end")
-    parser.add_argument("--json", type=Path, help="also write the raw figures to this JSON file")
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        help="cProfile every request in every worker; write worker-<pid>.pstats files to this "
-        "folder (analysis only: the profiler distorts every figure)",
-    )
+    add("--quiet-wait", type=float, default=45,
+        help="total seconds the whole run may spend waiting for that (default 45; 0 never waits)")  # fmt: skip
+    add("--db-name", default="payops_bench", help="database to drop and recreate; must start with payops_bench")
+    add("--keep-db", action="store_true", help="leave the database in place at the end (for inspection)")
+    add("--what-if", action="store_true",
+        help="also measure a fourth, bench-only endpoint (our verify + store without the Celery publish) and the "
+             "in-process CPU split of bench/ingest_cpu.py; diagnosis, not part of the targets")  # fmt: skip
+    add("--json", type=Path, help="also write every figure, per round, to this JSON file")
+    add("--profile", type=Path,
+        help="cProfile every request in every worker into DIR/worker-<pid>.pstats (set BENCH_PROFILE_CLOCK=cpu "
+             "for CPU time); analysis only, the profiler distorts every figure")  # fmt: skip
     args = parser.parse_args(argv)
 
     worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
-    limits = [
-        args.events >= 1,
-        args.closed_events >= 1,
-        0 < args.rate <= 5000,
-        1 <= args.rounds <= 20,
-        0 <= args.warmup <= 10_000,
-        1 <= args.open_threads <= 256,
-        0 <= args.concurrency <= 256,
-        all(1 <= w <= 16 for w in worker_counts) and 1 <= len(worker_counts) <= 6,
-        args.events <= 100_000 and args.closed_events <= 100_000,
-        0 <= args.pause <= 30,
-    ]
-    if not all(limits):
+    within_bounds = [
+        1 <= args.events <= 100_000, 1 <= args.closed_events <= 100_000, 0 < args.rate <= 5000,
+        1 <= args.rounds <= 50, 0 <= args.warmup <= 10_000, 1 <= args.open_threads <= 256,
+        0 <= args.concurrency <= 256, 1 <= len(worker_counts) <= 6, all(1 <= w <= 16 for w in worker_counts),
+        0 <= args.pause <= 30, 0 < args.timeout <= 60, 0 < args.max_seconds <= 600, 0 <= args.quiet_wait <= 1800,
+        0 < args.quiet_below <= 64,
+    ]  # fmt: skip
+    if not all(within_bounds):
         parser.error("an option is out of its bounds")
     if not args.db_name.startswith("payops_bench") or not args.db_name.replace("_", "").isalnum():
-        parser.error("--db-name must start with payops_bench and be alphanumeric/underscore")
+        parser.error("--db-name must start with payops_bench and contain only letters, digits and _")
 
+    args.quiet_budget = [args.quiet_wait]  # shared by every round of every configuration
+
+    def stop_on_signal(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # unwinds through the finally blocks: gunicorn, database, Redis
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     tmp = Path(tempfile.mkdtemp(prefix="payops-bench-"))
     env = server_env(args.db_name, tmp / "var")
     if args.profile:
@@ -716,16 +901,17 @@ def main(argv: list[str]) -> int:
         env["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
     results: list[ConfigResult] = []
     started = time.monotonic()
+    version_before = code_version()
     try:
-        log(f"creating database {args.db_name} and migrating (about 30 s, dj-stripe's migrations)")
+        log(f"creating database {args.db_name} and migrating it (about 30 s: dj-stripe's migrations)")
         recreate_database(args.db_name)
         redis_db().flushdb()
         py = str(VENV_BIN / "python")
         run_checked([py, "manage.py", "migrate", "--no-input", "-v", "0"], env, "migrate", 600)
         seed = SEED_CODE.format(account=ACCOUNT_ID, key=STRIPE_KEY, secret=WEBHOOK_SECRET, uuid=ENDPOINT_UUID)
-        run_checked([py, "manage.py", "shell", "--no-imports", "-c", seed], env, "seeding dj-stripe rows", 120)
+        run_checked([py, "manage.py", "shell", "--no-imports", "-c", seed], env, "seeding the dj-stripe rows", 120)
         for workers in worker_counts:
-            results.append(run_config(args, workers, args.db_name, env, tmp))
+            results.append(run_config(args, workers, env, tmp))
     except BaseException:
         for log_file in sorted(tmp.glob("gunicorn-*.log")):
             tail = log_file.read_text(errors="replace")[-4000:]
@@ -741,36 +927,12 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         log(f"cleaned up after {time.monotonic() - started:.0f} s")
 
-    all_ok = report(results, args, argv)
+    version_after = code_version()
+    all_ok = report(results, args, argv, version_before, version_after)
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                [
-                    {
-                        "workers": r.workers,
-                        "checks": r.checks,
-                        "samples": [
-                            {
-                                "endpoint": s.endpoint,
-                                "mode": s.mode,
-                                "ok": s.ok,
-                                "failed": s.failed,
-                                "events_per_s": s.rate,
-                                "p50_ms": s.pct(50),
-                                "p90_ms": s.pct(90),
-                                "p99_ms": s.pct(99),
-                                "max_ms": s.pct(100),
-                                "max_lag_ms": s.max_lag * 1000,
-                                "statuses": {str(k): v for k, v in s.statuses.items()},
-                            }
-                            for s in r.samples.values()
-                        ],
-                    }
-                    for r in results
-                ],
-                indent=2,
-            )
-        )
+        raw = [{"workers": r.workers, "concurrency": r.concurrency, "checks": r.checks, "cpu_split": r.cpu_split,
+                "samples": [x.summary() for x in r.samples.values()]} for r in results]  # fmt: skip
+        args.json.write_text(json.dumps(raw, indent=2))
     return 0 if all_ok else 1
 
 
