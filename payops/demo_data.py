@@ -105,7 +105,7 @@ def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callab
         currency = rng.choice(CURRENCIES)
         amount = rng.choice([4900, 7500, 12900, 18500, 24000, 38000, 64000, 89000])
         verified = _stripe_event(rng, when, booking, amount, currency)
-        event, created = store_event(source="stripe", verified=verified, enqueue=False)
+        event, created = store_event(source="stripe", verified=verified, processed_here=True)
         if created:
             InboundEvent.objects.filter(pk=event.pk).update(received_at=when)
             process_event(event.pk)

@@ -132,9 +132,13 @@ def sweep_inbox(*, now: datetime | None = None) -> SweepResult:
             status=EventStatus.FAILED, last_error="the worker died or hung on every attempt", next_attempt_at=None
         ):
             given_up += 1
-        elif row.update(status=EventStatus.RETRYING, next_attempt_at=now, queued_at=None):
+        elif row.update(status=EventStatus.RETRYING, next_attempt_at=now, queued_at=now):
             expired += 1
-    waiting = Q(status__in=[EventStatus.RECEIVED, EventStatus.RETRYING]) & due_again(now=now)
+            with transaction.atomic():
+                queue_event_processing(pk)
+    waiting = Q(status__in=[EventStatus.RECEIVED, EventStatus.RETRYING]) & due_again(
+        now=now, created_field="received_at"
+    )
     requeued = 0
     with transaction.atomic():
         for pk in InboundEvent.objects.filter(waiting).values_list("pk", flat=True):

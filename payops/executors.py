@@ -141,6 +141,7 @@ def sweep_executions(*, now: datetime | None = None) -> int:
     idempotency key; a decision whose worker died on every attempt fails.
     """
     now = now or timezone.now()
+    requeued = 0
     lease_expired = Q(
         outcome=Outcome.EXECUTING, claimed_at__lt=now - timedelta(seconds=settings.EXECUTOR_LEASE_SECONDS)
     )
@@ -151,9 +152,11 @@ def sweep_executions(*, now: datetime | None = None) -> int:
             outcome_detail={"error": "the worker died or hung on every attempt"},
             outcome_at=now,
         ):
-            row.update(outcome=Outcome.PENDING, next_attempt_at=now, queued_at=None)
-    waiting = Q(outcome=Outcome.PENDING) & due_again(now=now)
-    requeued = 0
+            if row.update(outcome=Outcome.PENDING, next_attempt_at=now, queued_at=now):
+                with transaction.atomic():
+                    queue_decision_execution(pk)
+                requeued += 1
+    waiting = Q(outcome=Outcome.PENDING) & due_again(now=now, created_field="created_at")
     with transaction.atomic():
         for pk in Decision.objects.filter(waiting).values_list("pk", flat=True):
             if Decision.objects.filter(waiting, pk=pk).update(queued_at=now):

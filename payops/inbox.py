@@ -1,14 +1,13 @@
-"""Receiving webhooks: verify, store once, queue processing."""
+"""Receiving webhooks: verify, then store once. Nothing else happens in the request."""
 
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from payops.dispatch import queue_event_processing
 from payops.models import InboundEvent
 from payops.trace import bound_trace, new_trace_id
 from payops.webhook_verifiers import VERIFIERS, InboundRequest, VerifiedEvent, WebhookRejected
@@ -32,28 +31,27 @@ def receive_webhook(*, source: str, request: InboundRequest) -> tuple[InboundEve
     return store_event(source=source, verified=verified)
 
 
-def store_event(*, source: str, verified: VerifiedEvent, enqueue: bool = True) -> tuple[InboundEvent, bool]:
+def store_event(*, source: str, verified: VerifiedEvent, processed_here: bool = False) -> tuple[InboundEvent, bool]:
     """Insert the event unless (source, event id) is already stored.
 
-    With enqueue=False no message is sent: the caller processes it itself.
+    The row is all the webhook request writes: the inbox dispatcher sends it
+    to the workers (payops/inbox_dispatcher.py), in batches, outside the
+    request. processed_here=True marks it as taken by a caller that
+    processes it itself, so the dispatcher leaves it alone.
     """
     trace_id = new_trace_id()
     with bound_trace(trace_id):
         try:
-            # The savepoint lets a duplicate's IntegrityError roll back alone;
-            # the unique constraint, not a read first, decides under concurrency.
-            with transaction.atomic():
-                event = InboundEvent.objects.create(
-                    source=source,
-                    event_id=verified.event_id,
-                    event_type=verified.event_type,
-                    payload=verified.payload,
-                    trace_id=trace_id,
-                    queued_at=timezone.now(),
-                )
-                if enqueue:
-                    queue_event_processing(event.pk)
+            event = _insert(
+                source=source,
+                event_id=verified.event_id,
+                event_type=verified.event_type,
+                payload=verified.payload,
+                trace_id=trace_id,
+                queued_at=timezone.now() if processed_here else None,
+            )
         except IntegrityError:
+            # The unique constraint, not a read first, decides under concurrency.
             existing = InboundEvent.objects.get(source=source, event_id=verified.event_id)
             with bound_trace(existing.trace_id):
                 logger.info(
@@ -68,3 +66,12 @@ def store_event(*, source: str, verified: VerifiedEvent, enqueue: bool = True) -
             extra={"event_pk": event.pk},
         )
         return event, True
+
+
+def _insert(**values: object) -> InboundEvent:
+    # One INSERT in autocommit: no transaction to open and commit around it.
+    # Inside a caller's transaction a savepoint lets a duplicate roll back alone.
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return InboundEvent.objects.create(**values)
+    return InboundEvent.objects.create(**values)

@@ -52,6 +52,12 @@ class InboundEvent(models.Model):
             models.UniqueConstraint(fields=["source", "event_id"], name="inbound_event_once_per_source"),
         ]
         indexes = [
+            # What the dispatcher looks for many times a second: stored, not yet sent.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="received", queued_at__isnull=True),
+                name="inbound_waiting_dispatch",
+            ),
             models.Index(fields=["status", "received_at"], name="inbound_status_received"),
             models.Index(fields=["-received_at"], name="inbound_recent"),
         ]

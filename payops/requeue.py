@@ -20,9 +20,10 @@ def max_countdown_seconds() -> float:
     return float(settings.QUEUE_MAX_COUNTDOWN_SECONDS)
 
 
-def due_again(*, now: datetime) -> Q:
+def due_again(*, now: datetime, created_field: str) -> Q:
+    """Rows to send again. A row never sent at all is left to its dispatcher until it is stuck too."""
     stuck = now - timedelta(seconds=settings.INBOX_STUCK_AFTER_SECONDS)
-    lost_or_never_sent = Q(queued_at__lt=stuck) | Q(queued_at__isnull=True)
+    lost_or_never_sent = Q(queued_at__lt=stuck) | Q(queued_at__isnull=True, **{f"{created_field}__lt": stuck})
     unplanned_retry = Q(next_attempt_at__lte=now, queued_at__lt=F("next_attempt_at"))
     return (lost_or_never_sent & not_before(now=now)) | unplanned_retry
 

@@ -66,6 +66,30 @@ def recorded_handler() -> Iterator[list[int]]:
     event_handlers.unregister("stripe", "test.recorded")
 
 
+@pytest.fixture
+def inbox_dispatcher(transactional_db: None) -> Iterator[None]:
+    """The inbox dispatcher in a background thread, as `manage.py run_inbox_dispatcher` runs it."""
+    import threading
+
+    from django.db import connection
+
+    from payops.inbox_dispatcher import run_dispatcher
+
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            run_dispatcher(idle_seconds=0.02, stop=stop)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="test-inbox-dispatcher", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
+
+
 def _member(username: str, group: str | None, **extra: Any) -> User:
     user = User.objects.create_user(username=username, password="pw-for-tests-only", **extra)
     if group:

@@ -38,7 +38,7 @@ def new_booking(sim: CheckfrontSimulator, **fields: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("body_format", ["json", "xml", "form"])
 def test_a_new_booking_reaches_the_mirror_by_webhook_in_every_format(
-    live_server: Any, checkfront: CheckfrontSimulator, body_format: str
+    live_server: Any, checkfront: CheckfrontSimulator, inbox_dispatcher: None, body_format: str
 ) -> None:
     checkfront.configure_webhooks(url=f"{live_server.url}/webhooks/checkfront/{WEBHOOK_TOKEN}/", format=body_format)
     created: list[str] = []
@@ -65,7 +65,7 @@ def test_a_new_booking_reaches_the_mirror_by_webhook_in_every_format(
 
 
 def test_a_payment_webhook_records_the_transaction_and_the_paid_booking(
-    live_server: Any, checkfront: CheckfrontSimulator
+    live_server: Any, checkfront: CheckfrontSimulator, inbox_dispatcher: None
 ) -> None:
     booking = new_booking(checkfront)
     checkfront.configure_webhooks(url=f"{live_server.url}/webhooks/checkfront/{WEBHOOK_TOKEN}/")
@@ -79,7 +79,9 @@ def test_a_payment_webhook_records_the_transaction_and_the_paid_booking(
     assert Booking.objects.get(code=booking["code"]).due_minor == 0
 
 
-def test_a_replayed_delivery_is_processed_once(live_server: Any, checkfront: CheckfrontSimulator) -> None:
+def test_a_replayed_delivery_is_processed_once(
+    live_server: Any, checkfront: CheckfrontSimulator, inbox_dispatcher: None
+) -> None:
     import urllib.request
 
     checkfront.configure_webhooks(url=f"{live_server.url}/webhooks/checkfront/{WEBHOOK_TOKEN}/")
@@ -95,7 +97,7 @@ def test_a_replayed_delivery_is_processed_once(live_server: Any, checkfront: Che
 
 
 def test_a_wrong_token_is_refused_and_checkfront_sees_the_failure(
-    live_server: Any, checkfront: CheckfrontSimulator
+    live_server: Any, checkfront: CheckfrontSimulator, inbox_dispatcher: None
 ) -> None:
     checkfront.configure_webhooks(url=f"{live_server.url}/webhooks/checkfront/not-the-right-token-at-all-000/")
     new_booking(checkfront)
@@ -105,7 +107,7 @@ def test_a_wrong_token_is_refused_and_checkfront_sees_the_failure(
 
 
 def test_when_checkfront_is_down_the_event_waits_and_is_processed_later(
-    live_server: Any, checkfront: CheckfrontSimulator
+    live_server: Any, checkfront: CheckfrontSimulator, inbox_dispatcher: None
 ) -> None:
     from datetime import timedelta
 

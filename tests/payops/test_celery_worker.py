@@ -73,9 +73,12 @@ def wait_for_status(pk: int, wanted: set[str], timeout: float = 30) -> str:
 def test_worker_process_picks_up_a_stored_event(
     live_server: Any, worker: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
+    from payops.inbox_dispatcher import dispatch_until_idle
+
     celery_app.conf.task_always_eager = False
     body = stripe_event("evt_worker", "customer.updated")
     assert post(f"{live_server.url}/webhooks/stripe/", body) == 200
+    assert dispatch_until_idle() == 1  # published to the real broker
     event = InboundEvent.objects.get(event_id="evt_worker")
     status = wait_for_status(event.pk, {EventStatus.IGNORED, EventStatus.PROCESSED, EventStatus.FAILED})
     assert status == EventStatus.IGNORED, (tmp_path / "worker.log").read_text()[-3000:]

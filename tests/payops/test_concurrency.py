@@ -39,6 +39,16 @@ def post(url: str, body: bytes) -> int:
         return exc.code
 
 
+def wait_for(check: Callable[[], bool], timeout: float = 15) -> bool:
+    """The dispatcher runs in another thread: poll with a deadline."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()
+
+
 def run_together(fn: Callable[[], Any], n: int) -> list[Any]:
     """Start n calls at the same instant and collect their results."""
     barrier = threading.Barrier(n)
@@ -57,21 +67,27 @@ def run_together(fn: Callable[[], Any], n: int) -> list[Any]:
 def test_concurrent_duplicate_deliveries_are_stored_and_processed_once(
     live_server: Any, recorded_handler: list[int]
 ) -> None:
+    from payops.inbox_dispatcher import dispatch_until_idle
+
     body = stripe_event("evt_race", "test.recorded")
     statuses = run_together(lambda: post(f"{live_server.url}/webhooks/stripe/", body), THREADS)
     assert statuses == [200] * THREADS
+    assert run_together(dispatch_until_idle, 3).count(1) == 1  # three dispatchers, one message
     event = InboundEvent.objects.get(event_id="evt_race")
     assert event.status == EventStatus.PROCESSED
     assert recorded_handler == [event.pk]
 
 
-def test_many_distinct_events_in_parallel_are_each_stored_once(live_server: Any, recorded_handler: list[int]) -> None:
+def test_many_distinct_events_in_parallel_are_each_stored_once(
+    live_server: Any, recorded_handler: list[int], inbox_dispatcher: None
+) -> None:
     bodies = [stripe_event(f"evt_par_{n}", "test.recorded") for n in range(40)]
     url = f"{live_server.url}/webhooks/stripe/"
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         statuses = list(pool.map(lambda b: post(url, b), bodies + bodies))
     assert statuses == [200] * 80
     assert InboundEvent.objects.filter(event_id__startswith="evt_par_").count() == 40
+    assert wait_for(lambda: len(recorded_handler) >= 40)
     assert sorted(recorded_handler) == sorted(InboundEvent.objects.values_list("pk", flat=True))
 
 

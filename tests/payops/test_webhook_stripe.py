@@ -39,16 +39,22 @@ def test_same_event_id_from_another_source_is_a_different_event() -> None:
     assert InboundEvent.objects.filter(event_id="evt_same").count() == 2
 
 
-def test_handled_event_is_processed_after_commit(
+def test_the_request_only_stores_and_the_dispatcher_sends_it_on(
     post_stripe: Any, recorded_handler: list[int], django_capture_on_commit_callbacks: Any
 ) -> None:
+    from payops.inbox_dispatcher import dispatch_pending
+
     body = stripe_event("evt_handled", "test.recorded")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post_stripe(body, **signed_headers(body))
     assert response.status_code == 200
-    assert len(callbacks) == 1
+    assert callbacks == []  # nothing is published inside the webhook request
     event = InboundEvent.objects.get()
-    assert event.status == EventStatus.PROCESSED
+    assert (event.status, event.queued_at) == (EventStatus.RECEIVED, None)
+    assert dispatch_pending() == 1
+    assert dispatch_pending() == 0
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSED and event.queued_at is not None
     assert recorded_handler == [event.pk]
 
 
