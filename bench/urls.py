@@ -2,7 +2,6 @@
 
 - /webhooks/stripe/            PayOps' own inbox (from payops.urls, unchanged)
 - /bench/bare/                 (a) bare Django view, one INSERT
-- /bench/ours-without-enqueue/ what-if (posted to only with --what-if): our verify + store, no Celery publish
 - /stripe/webhook/<uuid>/      (b) dj-stripe 2.11's ProcessWebhookView, exactly as its
                                 docs wire it. The view class is already decorated with
                                 login_not_required (and csrf_exempt), so it passes
@@ -13,11 +12,10 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from bench.views import bare_insert, ours_without_enqueue
+from bench.views import bare_insert
 
 urlpatterns = [
     path("bench/bare/", bare_insert, name="bench_bare"),
-    path("bench/ours-without-enqueue/", ours_without_enqueue, name="bench_ours_without_enqueue"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("", include("payops.urls")),
 ]
