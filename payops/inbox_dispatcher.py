@@ -24,12 +24,15 @@ from payops.models import EventStatus, InboundEvent
 logger = logging.getLogger(__name__)
 
 BATCH = 200
+# Events per message: one publish carries this many, so a burst costs a few
+# messages, while a batch still spreads over several workers.
+EVENTS_PER_MESSAGE = 20
 
 
 def dispatch_pending(*, limit: int = BATCH) -> int:
     """Queue up to `limit` stored events that no message was sent for. Returns how many."""
     from payops.celery import app
-    from payops.tasks import process_inbound_event
+    from payops.tasks import process_inbound_events
 
     with transaction.atomic():
         pks = list(
@@ -43,8 +46,8 @@ def dispatch_pending(*, limit: int = BATCH) -> int:
         InboundEvent.objects.filter(pk__in=pks).update(queued_at=timezone.now())
     try:
         with app.producer_or_acquire() as producer:
-            for pk in pks:
-                process_inbound_event.apply_async((pk,), producer=producer)
+            for start in range(0, len(pks), EVENTS_PER_MESSAGE):
+                process_inbound_events.apply_async((pks[start : start + EVENTS_PER_MESSAGE],), producer=producer)
     except OperationalError:
         # Marked but not sent: the sweep sends them once the broker is back.
         logger.warning("broker unavailable; %s events left for the sweep", len(pks), exc_info=True)

@@ -19,6 +19,12 @@ def process_inbound_event(event_pk: int) -> str | None:
     return event_processing.process_event(event_pk)
 
 
+@shared_task(name="payops.tasks.process_inbound_events", **LIMITS)
+def process_inbound_events(event_pks: list[int]) -> int:
+    """A dispatcher batch: each event is claimed on its own, so a batch sent twice is processed once."""
+    return sum(1 for pk in event_pks if event_processing.process_event(pk) is not None)
+
+
 @shared_task(name="payops.tasks.execute_decision", **LIMITS)
 def execute_decision(decision_id: str) -> str | None:
     return executors.execute_decision(decision_id)
