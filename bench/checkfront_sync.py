@@ -78,7 +78,8 @@ def fresh_database(workdir: Path, label: str) -> str:
         raise SystemExit("DATABASE_URL must be PostgreSQL (or unset for SQLite)")
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
-    for statement in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
+    # WITH (FORCE): the previous run's backends may still be closing.
+    for statement in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
         subprocess.run(["psql", admin, "-qc", statement], check=True, capture_output=True)
     return url
 
