@@ -29,6 +29,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from bookings.checkfront_sim.account import BOOKING_WEBHOOK_VERSION, HOST_ID, TRANSACTION_WEBHOOK_VERSION
 from bookings.checkfront_sim.money import decimal_string
+from bookings.checkfront_sim.resources import transaction_resource
 from bookings.php_forms import build_php_query
 
 Doc = dict[str, Any]
@@ -141,17 +142,8 @@ def booking_notification(doc: Doc) -> Notification:
 
 
 def transaction_notification(transaction: Doc, booking_code: str) -> Notification:
-    fields = {
-        "transaction_id": transaction["transaction_id"],
-        "date": transaction["date"],
-        "status": transaction["status"],
-        "amount": decimal_string(transaction["amount_minor"]),
-        "gateway_id": transaction["gateway_id"],
-        "payment_mask": transaction["payment_mask"],
-        "payment_type": transaction["payment_type"],
-        "payment_customer": transaction["payment_customer"],
-        "booking_id": booking_code,
-    }
+    # The webhook carries the same fields as the transact resource.
+    fields = transaction_resource(transaction, booking_code)
     data = {
         "version": TRANSACTION_WEBHOOK_VERSION,
         "host": HOST_ID,
