@@ -7,11 +7,16 @@ import ipaddress
 import logging
 
 from bookings.checkfront_client import CheckfrontClient, CheckfrontNotFound
-from bookings.checkfront_payloads import booking_from_detail, transaction_from_payload
+from bookings.checkfront_payloads import BookingData, booking_from_detail, transaction_from_payload
 from bookings.mirror import MirrorResult, upsert_booking_detail, upsert_transaction
 from bookings.models import Transaction
 
 logger = logging.getLogger(__name__)
+
+
+def read_booking(client: CheckfrontClient, code: str) -> BookingData:
+    """`GET booking/{code}` as a BookingData; the account currency stands in where the detail has none."""
+    return booking_from_detail(client.booking(code), account_currency=client.locale_currency or "usd")
 
 
 def refresh_booking(code: str, *, client: CheckfrontClient | None = None, hint_ip: str = "") -> MirrorResult | None:
@@ -22,11 +27,10 @@ def refresh_booking(code: str, *, client: CheckfrontClient | None = None, hint_i
     """
     client = client or CheckfrontClient()
     try:
-        detail = client.booking(code)
+        data = read_booking(client, code)
     except CheckfrontNotFound:
         logger.warning("Checkfront has no booking %s; mirror left as it is", code)
         return None
-    data = booking_from_detail(detail, account_currency=client.locale_currency or "usd")
     if data.source_ip is None and hint_ip:
         # The detail may lack the IP the booking webhook carried.
         try:

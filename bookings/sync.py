@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import reset_queries, transaction
 from django.utils import timezone
 
+from bookings.booking_refresh import read_booking
 from bookings.checkfront_client import (
     CheckfrontClient,
     CheckfrontConfig,
@@ -28,7 +29,7 @@ from bookings.checkfront_client import (
     CheckfrontNotFound,
     Page,
 )
-from bookings.checkfront_payloads import BookingData, PayloadError, booking_from_detail, booking_from_index_row
+from bookings.checkfront_payloads import BookingData, PayloadError, booking_from_index_row
 from bookings.mirror import sync_items, upsert_booking_details, upsert_index_rows
 from bookings.models import SyncCursor
 from payops.money import MoneyError
@@ -213,8 +214,7 @@ def _fetch_detail(args: tuple[str, CheckfrontConfig]) -> tuple[str, BookingData 
     if client is None or client.config != config:
         client = _local.client = CheckfrontClient(config)
     try:
-        detail = client.booking(code)
-        return code, booking_from_detail(detail, account_currency=client.locale_currency or "usd")
+        return code, read_booking(client, code)
     except CheckfrontNotFound:
         return code, None
     except (CheckfrontError, PayloadError, MoneyError, ValueError) as exc:

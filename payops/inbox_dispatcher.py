@@ -17,8 +17,8 @@ import time
 
 from django.db import close_old_connections, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
+from payops.dispatch import send_event_batches
 from payops.models import EventStatus, InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -31,9 +31,6 @@ EVENTS_PER_MESSAGE = 20
 
 def dispatch_pending(*, limit: int = BATCH) -> int:
     """Queue up to `limit` stored events that no message was sent for. Returns how many."""
-    from payops.celery import app
-    from payops.tasks import process_inbound_events
-
     with transaction.atomic():
         pks = list(
             InboundEvent.objects.select_for_update(skip_locked=True)
@@ -44,15 +41,8 @@ def dispatch_pending(*, limit: int = BATCH) -> int:
         if not pks:
             return 0
         InboundEvent.objects.filter(pk__in=pks).update(queued_at=timezone.now())
-    try:
-        with app.producer_or_acquire() as producer:
-            for start in range(0, len(pks), EVENTS_PER_MESSAGE):
-                process_inbound_events.apply_async((pks[start : start + EVENTS_PER_MESSAGE],), producer=producer)
-    except OperationalError:
-        # Marked but not sent: the sweep sends them once the broker is back.
-        logger.warning("broker unavailable; %s events left for the sweep", len(pks), exc_info=True)
-        return 0
-    return len(pks)
+    # Marked but not sent if the broker is down: the sweep sends them once it is back.
+    return len(pks) if send_event_batches(pks, per_message=EVENTS_PER_MESSAGE) else 0
 
 
 def run_dispatcher(*, idle_seconds: float, stop: threading.Event) -> int:
