@@ -7,6 +7,7 @@ class PayopsConfig(AppConfig):
     verbose_name = "PayOps core"
 
     def ready(self) -> None:
+        from payops import stripe_handlers  # noqa: F401 - registers the inbox's Stripe handlers
         from payops.staff_groups import on_post_migrate
         from payops.trace import install_log_record_factory
 

@@ -12,9 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Mode
-from payops.event_processing import process_event
 from payops.inbox import store_event
-from payops.models import InboundEvent, ReviewKind, WorkflowPolicy
+from payops.models import EventStatus, InboundEvent, ReviewKind, WorkflowPolicy
 from payops.policy_gate import Proposal, submit_proposal
 from payops.trace import bound_trace
 from payops.webhook_verifiers import VerifiedEvent
@@ -107,8 +106,12 @@ def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callab
         verified = _stripe_event(rng, when, booking, amount, currency)
         event, created = store_event(source="stripe", verified=verified, processed_here=True)
         if created:
-            InboundEvent.objects.filter(pk=event.pk).update(received_at=when)
-            process_event(event.pk)
+            # Yesterday's synthetic history has no objects behind it in the Stripe
+            # stand-in, so it is recorded as processed rather than mirrored; live
+            # events from `run_stripe_sim` go through the real handler.
+            InboundEvent.objects.filter(pk=event.pk).update(
+                received_at=when, status=EventStatus.PROCESSED, processed_at=when + timedelta(seconds=1)
+            )
             stored += 1
             with bound_trace(event.trace_id):
                 decided += _decide(rng, verified, booking, amount, currency, when)

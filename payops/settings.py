@@ -238,9 +238,16 @@ if STRIPE_LIVE_MODE:
     STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY
 else:
     STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
-STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+# STRIPE_API_BASE points every Stripe call (ours and dj-stripe's) at the local
+# stand-in; unset outside the embedded defaults means Stripe itself.
+STRIPE_SIM_PORT = env_int("STRIPE_SIM_PORT", 8420, minimum=1)
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", f"http://127.0.0.1:{STRIPE_SIM_PORT}" if EMBEDDED else "").rstrip("/")
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE
+if STRIPE_API_BASE and STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")):
+    raise ImproperlyConfigured("a live Stripe key is never sent to STRIPE_API_BASE; unset one of them")
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
+STRIPE_MAX_ATTEMPTS = env_int("STRIPE_MAX_ATTEMPTS", 4, minimum=1)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 # Several secrets at once so a rotation never drops events.

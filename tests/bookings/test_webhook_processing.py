@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -12,18 +11,9 @@ from bookings.checkfront_sim import CheckfrontSimulator
 from bookings.models import Booking, Transaction
 from payops.models import EventStatus, InboundEvent
 from tests.bookings.conftest import WEBHOOK_TOKEN
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_until(check: Any, timeout: float = 10) -> bool:
-    """Deliveries cross threads and sockets: poll with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return bool(check())
 
 
 def new_booking(sim: CheckfrontSimulator, **fields: Any) -> dict[str, Any]:
