@@ -47,7 +47,12 @@ class InboundEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        permissions = [("replay_inboundevent", "Can replay inbound events")]
+        permissions = [
+            ("replay_inboundevent", "Can replay inbound events"),
+            # dj-stripe's own view permissions cannot be granted by our
+            # migrations (its tables are built without migrations in tests).
+            ("view_stripe_mirror", "Can view the Stripe mirror"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source", "event_id"], name="inbound_event_once_per_source"),
         ]

@@ -21,6 +21,7 @@ VIEWER = [
     ("payops", "view_reviewitem"),
     ("payops", "view_reviewapproval"),
     ("payops", "view_workflowpolicy"),
+    ("payops", "view_stripe_mirror"),
     ("audit", "view_decision"),
     ("bookings", "view_booking"),
     ("bookings", "view_bookingitem"),

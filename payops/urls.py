@@ -8,6 +8,7 @@ from payops import views, webhook_views
 
 console_patterns = [
     path("", views.home, name="home"),
+    path("payments/", views.payments, name="payments"),
 ]
 
 urlpatterns = [

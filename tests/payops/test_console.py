@@ -133,3 +133,16 @@ def test_an_admins_change_to_a_group_survives_later_migrations() -> None:
     viewer.permissions.remove(*viewer.permissions.filter(codename="view_workflowpolicy"))
     on_post_migrate(sender=None)
     assert not viewer.permissions.filter(codename="view_workflowpolicy").exists()
+
+
+def test_the_payments_page_is_for_staff_and_says_when_nothing_is_mirrored(
+    client: Any, viewer: Any, outsider: Any
+) -> None:
+    client.force_login(outsider)
+    assert client.get("/payments/").status_code == 403
+    client.force_login(viewer)
+    response = client.get("/payments/", {"status": "not-a-status", "q": "x" * 500})
+    assert response.status_code == 200
+    assert b"No Stripe payments mirrored yet" in response.content
+    assert response.context["status"] == ""
+    assert len(response.context["search"]) == 100
