@@ -1,0 +1,140 @@
+"""Fault injection for /v1/ calls: answer 429 / 500 / 502 / 503 / 504, or hang, on a share or the next N calls.
+
+A rule: {"status": 503, "share": 0.5} fails half the calls;
+{"status": 429, "count": 2} the next two (Stripe's rate-limit body);
+{"stall_seconds": 12, "count": 1} holds the next call 12 s, then answers it
+normally (the write still happens: a client that timed out must retry with
+the same idempotency key); stall and status together stall, then fail.
+"path_prefix" (default /v1/) and "method" limit a rule; "seed" makes a share
+repeatable; "should_retry" sets the Stripe-Should-Retry header (default true
+for 429 and 503, absent otherwise). Rules are checked in order, the first that
+fires applies, and a rule with a count is spent after that many hits. Faults
+come before authentication; the control API is never faulted.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from payops.stripe_sim.errors import ApiError, ParamError, RateLimited, StripeError
+
+FAULT_STATUSES = (429, 500, 502, 503, 504)
+_KEYS = frozenset({"status", "share", "count", "stall_seconds", "path_prefix", "method", "seed", "should_retry"})
+
+
+@dataclass
+class FaultRule:
+    status: int | None = None
+    share: float = 1.0
+    count: int | None = None
+    stall_seconds: float = 0.0
+    path_prefix: str = "/v1/"
+    method: str | None = None
+    should_retry: bool | None = None
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    hits: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name)
+            for name in ("status", "share", "count", "stall_seconds", "path_prefix", "method", "should_retry", "hits")
+        }
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do to one request: stall first, then (if status) fail with `error`."""
+
+    stall_seconds: float
+    error: StripeError | None
+
+
+def fault_error(status: int, should_retry: bool | None) -> StripeError:
+    if should_retry is None:
+        should_retry = True if status in (429, 503) else None
+    headers = {} if should_retry is None else {"Stripe-Should-Retry": "true" if should_retry else "false"}
+    if status == 429:
+        error: StripeError = RateLimited(
+            "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
+            code="rate_limit",
+            headers=headers,
+        )
+    else:
+        error = ApiError(
+            "An unknown error occurred" if status == 500 else "Stripe is temporarily unavailable. Please try again.",
+            headers=headers,
+        )
+        error.status = status
+    return error
+
+
+def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
+    unknown = set(spec) - _KEYS
+    if unknown:
+        raise ParamError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+    try:
+        status = int(spec["status"]) if spec.get("status") is not None else None
+        share = float(spec.get("share", 1.0))
+        count = int(spec["count"]) if spec.get("count") is not None else None
+        stall = float(spec.get("stall_seconds") or 0)
+    except (TypeError, ValueError) as exc:
+        raise ParamError(f"bad fault rule: {exc}") from exc
+    if status is not None and status not in FAULT_STATUSES:
+        raise ParamError(f"status must be one of {', '.join(map(str, FAULT_STATUSES))}")
+    if status is None and stall <= 0:
+        raise ParamError("a fault rule needs a status, stall_seconds or both")
+    if not 0 < share <= 1:
+        raise ParamError("share must be more than 0 and at most 1")
+    if count is not None and count < 1:
+        raise ParamError("count must be at least 1")
+    if not 0 <= stall <= 300:
+        raise ParamError("stall_seconds must be between 0 and 300")
+    prefix = str(spec.get("path_prefix") or "/v1/")
+    if not prefix.startswith("/"):
+        raise ParamError("path_prefix must start with /")
+    method = str(spec["method"]).upper() if spec.get("method") else None
+    should_retry = spec.get("should_retry")
+    if should_retry is not None and not isinstance(should_retry, bool):
+        raise ParamError("should_retry must be true, false or null")
+    return FaultRule(status, share, count, stall, prefix, method, should_retry, rng=random.Random(spec.get("seed")))
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self.injected = 0
+
+    def set_rules(self, specs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the rules (an empty list turns faults off)."""
+        rules = [parse_rule(spec) for spec in specs]
+        with self._lock:
+            self._rules = rules
+        return self.describe()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules = []
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.describe() for rule in self._rules]
+
+    def check(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for rule in self._rules:
+                if not path.startswith(rule.path_prefix) or (rule.method and rule.method != method):
+                    continue
+                if rule.share < 1 and rule.rng.random() >= rule.share:
+                    continue
+                rule.hits += 1
+                if rule.count is not None and rule.hits >= rule.count:
+                    self._rules.remove(rule)
+                self.injected += 1
+                error = fault_error(rule.status, rule.should_retry) if rule.status else None
+                return Fault(stall_seconds=rule.stall_seconds, error=error)
+        return None
