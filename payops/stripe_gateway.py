@@ -105,6 +105,11 @@ class CardDeclined(StripeGatewayError):
         self.charge_id = charge_id
         self.payment_method_id = payment_method_id
 
+    @property
+    def reason(self) -> str:
+        """The most specific reason Stripe gave: the decline code, else the error code (expired_card, …)."""
+        return self.decline_code or self.code
+
 
 def _object_id(value: Any) -> str:
     if isinstance(value, Mapping):
@@ -516,6 +521,23 @@ class StripeGateway:
         return self._call(
             "create price",
             lambda o: self.client.v1.prices.create(params, o),
+            idempotency_key=idempotency_key,
+        )
+
+    # --- webhook endpoints ------------------------------------------------------------
+
+    def list_webhook_endpoints(self) -> list[stripe.WebhookEndpoint]:
+        result = self._call("list webhook endpoints", lambda o: self.client.v1.webhook_endpoints.list({"limit": 100}))
+        return list(result.data)
+
+    def create_webhook_endpoint(
+        self, *, idempotency_key: str, url: str, enabled_events: Sequence[str], description: str = ""
+    ) -> stripe.WebhookEndpoint:
+        """Subscribe `url` to `enabled_events`. The answer is the only time Stripe shows the signing secret."""
+        params = _params(url=url, enabled_events=list(enabled_events), description=description or None)
+        return self._call(
+            "create webhook endpoint",
+            lambda o: self.client.v1.webhook_endpoints.create(params, o),
             idempotency_key=idempotency_key,
         )
 
