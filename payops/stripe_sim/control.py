@@ -127,8 +127,12 @@ class ControlApi:
             success = str(data.get("outcome", "success")) == "success"
             if head == "payment_intents":
                 return sim.authenticate_payment_intent(parts[1], success=success)
+            if head == "setup_intents":
+                return sim.authenticate_setup_intent(parts[1], success=success)
         if method == "POST" and len(parts) == 3 and (head, parts[2]) == ("disputes", "resolve"):
             return sim.resolve_dispute(parts[1], str(data.get("outcome", "")))
+        if method == "POST" and len(parts) == 3 and (head, parts[2]) == ("refunds", "fail"):
+            return sim.fail_refund(parts[1])
         if method == "POST" and len(parts) == 3 and (head, parts[2]) == ("events", "resend"):
             return {"queued": sim.resend_event(parts[1])}
         if shape in (("GET", "faults", 1), ("POST", "faults", 1)):

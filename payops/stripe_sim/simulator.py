@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from payops.stripe_sim import disputes, payments, scripting, webhook_endpoints
+from payops.stripe_sim import disputes, payments, refunds, scripting, setup_intents, webhook_endpoints
 from payops.stripe_sim.api import StripeApi
 from payops.stripe_sim.balance import account_doc
 from payops.stripe_sim.clock import SimClock
@@ -40,6 +40,8 @@ DEFAULT_WEBHOOK_SECRET = "whsec_payops_local_development_only"  # noqa: S105 - t
 TASKS: dict[str, Callable[[Ctx, str], None]] = {
     "expire_authorization": payments.expire_authorization,
     "dispute_due": disputes.past_due,
+    "refund_settle": refunds.settle,
+    "refund_fail": refunds.scheduled_fail,
 }
 
 
@@ -278,6 +280,20 @@ class StripeSimulator:
             return ctx.render(intent.doc)
 
         return dict(self.api.perform(act))
+
+    def authenticate_setup_intent(self, intent_id: str, *, success: bool = True) -> Doc:
+        """Complete (or fail) the 3D Secure step of a SetupIntent in requires_action."""
+
+        def act(ctx: Ctx) -> Doc:
+            intent = ctx.load("setup_intent", intent_id)
+            setup_intents.authenticate(ctx, intent, success=success)
+            return ctx.render(intent.doc)
+
+        return dict(self.api.perform(act))
+
+    def fail_refund(self, refund_id: str) -> Doc:
+        """The bank returns a refund: it becomes failed (refund.failed, charge.refund.updated)."""
+        return dict(self.api.perform(lambda ctx: ctx.render(refunds.fail(ctx, refund_id))))
 
     def resolve_dispute(self, dispute_id: str, outcome: str) -> Doc:
         """The bank decides: won or lost (an inquiry closes as warning_closed)."""
