@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +54,22 @@ def stripe_api_base(stripe_sim: StripeSimulator, monkeypatch: pytest.MonkeyPatch
     settings.STRIPE_SECRET_KEY = TEST_API_KEY
     settings.STRIPE_TEST_SECRET_KEY = TEST_API_KEY
     return stripe_sim.url
+
+
+def control(sim: StripeSimulator, path: str, body: bytes | dict[str, Any] | None = None) -> Any:
+    """Call the simulator's /_sim/ control API over HTTP: a dict is sent as JSON, bytes as a form."""
+    if isinstance(body, dict):
+        data, content_type = json.dumps(body).encode(), "application/json"
+    else:
+        data, content_type = body, "application/x-www-form-urlencoded"
+    request = urllib.request.Request(  # noqa: S310 - the loopback simulator
+        f"{sim.url}/_sim/{path}",
+        data=data,
+        method="POST" if data is not None else "GET",
+        headers={"Content-Type": content_type},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the loopback simulator
+        return json.loads(response.read())
 
 
 @dataclass

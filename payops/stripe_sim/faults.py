@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from payops.stripe_sim.errors import ApiError, ParamError, RateLimited, StripeError
+from payops.stripe_sim.errors import ApiError, RateLimited, StripeError
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 _KEYS = frozenset({"status", "share", "count", "stall_seconds", "path_prefix", "method", "seed", "should_retry"})
@@ -75,31 +75,31 @@ def fault_error(status: int, should_retry: bool | None) -> StripeError:
 def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
     unknown = set(spec) - _KEYS
     if unknown:
-        raise ParamError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
     try:
         status = int(spec["status"]) if spec.get("status") is not None else None
         share = float(spec.get("share", 1.0))
         count = int(spec["count"]) if spec.get("count") is not None else None
         stall = float(spec.get("stall_seconds") or 0)
     except (TypeError, ValueError) as exc:
-        raise ParamError(f"bad fault rule: {exc}") from exc
+        raise ValueError(f"bad fault rule: {exc}") from exc
     if status is not None and status not in FAULT_STATUSES:
-        raise ParamError(f"status must be one of {', '.join(map(str, FAULT_STATUSES))}")
+        raise ValueError(f"status must be one of {', '.join(map(str, FAULT_STATUSES))}")
     if status is None and stall <= 0:
-        raise ParamError("a fault rule needs a status, stall_seconds or both")
+        raise ValueError("a fault rule needs a status, stall_seconds or both")
     if not 0 < share <= 1:
-        raise ParamError("share must be more than 0 and at most 1")
+        raise ValueError("share must be more than 0 and at most 1")
     if count is not None and count < 1:
-        raise ParamError("count must be at least 1")
+        raise ValueError("count must be at least 1")
     if not 0 <= stall <= 300:
-        raise ParamError("stall_seconds must be between 0 and 300")
+        raise ValueError("stall_seconds must be between 0 and 300")
     prefix = str(spec.get("path_prefix") or "/v1/")
     if not prefix.startswith("/"):
-        raise ParamError("path_prefix must start with /")
+        raise ValueError("path_prefix must start with /")
     method = str(spec["method"]).upper() if spec.get("method") else None
     should_retry = spec.get("should_retry")
     if should_retry is not None and not isinstance(should_retry, bool):
-        raise ParamError("should_retry must be true, false or null")
+        raise ValueError("should_retry must be true, false or null")
     return FaultRule(status, share, count, stall, prefix, method, should_retry, rng=random.Random(spec.get("seed")))
 
 

@@ -13,7 +13,6 @@ import sqlite3
 from typing import Any
 
 from payops.stripe_sim import cards
-from payops.stripe_sim.errors import ParamError
 
 RISK_LEVELS = ("normal", "elevated", "highest")
 _RISK_TARGET = "risk:next"
@@ -42,12 +41,12 @@ def add_declines(
 ) -> list[dict[str, Any]]:
     """Queue declines for `target` (a pm_ id or a card fingerprint); returns the whole queue."""
     if not codes:
-        raise ParamError("codes must list at least one decline code", param="codes")
+        raise ValueError("codes must list at least one decline code")
     unknown = [code for code in codes if code not in cards.DECLINE_CODES]
     if unknown:
-        raise ParamError(f"Unknown decline code(s): {', '.join(unknown)}", param="codes")
+        raise ValueError(f"Unknown decline code(s): {', '.join(unknown)}")
     if advice_code not in (None, "try_again_later", "do_not_try_again", "confirm_card_data"):
-        raise ParamError("advice_code must be try_again_later, do_not_try_again or confirm_card_data")
+        raise ValueError("advice_code must be try_again_later, do_not_try_again or confirm_card_data")
     queue = _load(conn, target)
     for code in codes:
         default_advice, default_network = cards.ADVICE.get(code, (None, None))
@@ -76,11 +75,11 @@ def next_decline(conn: sqlite3.Connection, payment_method_id: str, fingerprint: 
 
 def set_risk(conn: sqlite3.Connection, *, level: str, score: int | None = None, count: int = 1) -> list[dict[str, Any]]:
     if level not in RISK_LEVELS:
-        raise ParamError(f"risk_level must be one of {', '.join(RISK_LEVELS)}", param="risk_level")
+        raise ValueError(f"risk_level must be one of {', '.join(RISK_LEVELS)}")
     if score is not None and not 0 <= score <= 100:
-        raise ParamError("risk_score must be between 0 and 100", param="risk_score")
+        raise ValueError("risk_score must be between 0 and 100")
     if count < 1:
-        raise ParamError("count must be at least 1", param="count")
+        raise ValueError("count must be at least 1")
     queue = _load(conn, _RISK_TARGET) + [{"risk_level": level, "risk_score": score}] * count
     _store(conn, _RISK_TARGET, queue)
     return queue
