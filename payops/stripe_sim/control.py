@@ -145,6 +145,12 @@ class ControlApi:
                         raise ControlError("rules must be a list of objects")
                     sim.set_faults(*rules)
             return {"rules": sim.faults.describe(), "injected": sim.faults.injected}
+        if shape == ("POST", "activity", 1):
+            interval = _number(data, "interval", None, float)
+            if interval:
+                return sim.start_activity(interval, seed=_number(data, "seed"))
+            sim.stop_activity()
+            return sim.stats()["activity"]
         raise ControlError(f"no control route {method} {PREFIX}{'/'.join(parts)}", status=404)
 
     def _webhooks(self, data: dict[str, Any]) -> Any:

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from payops.stripe_sim import disputes, payments, refunds, scripting, setup_intents, webhook_endpoints
+from payops.stripe_sim.activity import ActivityLoop
 from payops.stripe_sim.api import StripeApi
 from payops.stripe_sim.balance import account_doc
 from payops.stripe_sim.clock import SimClock
@@ -100,6 +101,7 @@ class StripeSimulator:
         self.tick_seconds = tick_seconds
         self._server: SimHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        self._activity: ActivityLoop | None = None
         self._closed = False
 
     @property
@@ -376,8 +378,21 @@ class StripeSimulator:
     def clear_faults(self) -> None:
         self.faults.clear()
 
+    # --- activity and stats -----------------------------------------------------------------------------
+
+    def start_activity(self, interval: float, *, seed: int | None = None) -> Doc:
+        """Make a realistic payment every `interval` seconds (deterministic choices with a seed)."""
+        self.stop_activity()
+        self._activity = ActivityLoop(
+            self.api, interval=interval, seed=seed, authenticate=self.authenticate_payment_intent
+        )
+        self._activity.start()
+        return self._activity.describe()
+
     def stop_activity(self) -> None:
-        pass
+        if self._activity is not None:
+            self._activity.stop()
+            self._activity = None
 
     def stats(self) -> Doc:
         return {
@@ -389,4 +404,5 @@ class StripeSimulator:
             "api_requests": self.requests.describe(),
             "faults_injected": self.faults.injected,
             "webhooks": self.webhooks.totals(),
+            "activity": self._activity.describe() if self._activity else {"running": False},
         }

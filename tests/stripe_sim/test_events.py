@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import stripe
+from stripe.params import _webhook_endpoint_create_params as endpoint_params
+
+from payops.stripe_sim.events import EVENT_TYPES
 
 PAY = {"amount": 2000, "currency": "usd", "payment_method_types": ["card"]}
 
@@ -71,3 +77,9 @@ def test_charge_update_emits_charge_updated(stripe_client: stripe.StripeClient) 
     assert event.data.previous_attributes.to_dict() == {"metadata": {"note": None}, "description": None}  # type: ignore[union-attr]
     charges = stripe_client.v1.charges.list({"payment_intent": intent.id}).data
     assert [c.metadata.to_dict() for c in charges] == [{"note": "vip"}]
+
+
+def test_every_emitted_type_is_a_stripe_event_type() -> None:
+    # stripe-python lists every event type Stripe has as the values of enabled_events.
+    stripe_types = set(re.findall(r'"([a-z_]+(?:\.[a-z_]+)+)"', inspect.getsource(endpoint_params)))
+    assert set(EVENT_TYPES) <= stripe_types
