@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from payops.stripe_sim import payment_methods
@@ -79,6 +80,17 @@ def load_live(ctx: Ctx, customer_id: Any, *, param: str | None = "id") -> Record
 
 
 def create(ctx: Ctx, params: dict[str, Any]) -> Doc:
+    method = None
+    if params.get("payment_method"):
+        method = payment_methods.resolve(ctx, params["payment_method"], param="payment_method")
+    default = (params.get("invoice_settings") or {}).get("default_payment_method")
+    if default and (method is None or default != method.id):
+        # A new customer has no payment method yet but the one it is created with.
+        raise InvalidRequest(
+            f"The customer does not have a payment method with the ID {default}. The payment method must be "
+            "attached to the customer.",
+            param="invoice_settings[default_payment_method]",
+        )
     now = ctx.now()
     doc: Doc = {
         "id": new_id("cus"),
@@ -95,7 +107,7 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Doc:
         "invoice_prefix": random_token(8).upper(),
         "invoice_settings": {
             "custom_fields": (params.get("invoice_settings") or {}).get("custom_fields") or None,
-            "default_payment_method": None,
+            "default_payment_method": default or None,
             "footer": (params.get("invoice_settings") or {}).get("footer"),
             "rendering_options": None,
         },
@@ -111,14 +123,8 @@ def create(ctx: Ctx, params: dict[str, Any]) -> Doc:
     }
     record = ctx.insert(doc)
     ctx.emit("customer.created", doc)
-    if params.get("payment_method"):
-        method = payment_methods.resolve(ctx, params["payment_method"], param="payment_method")
+    if method is not None:
         payment_methods.attach(ctx, method, record)
-    default = (params.get("invoice_settings") or {}).get("default_payment_method")
-    if default:
-        _set_default(ctx, record, default)
-        ctx.save(record)
-        record.before = dict(record.doc)
     return record.doc
 
 
@@ -234,8 +240,14 @@ def retrieve_payment_method(ctx: Ctx, params: dict[str, Any], customer_id: str, 
     return method.doc
 
 
-for _name in ("sources", "subscriptions", "tax_ids"):
+def _no_items(name: str) -> Callable[[Ctx, Doc], Doc]:
+    """A customer's sources, subscriptions and tax ids: always empty lists here."""
 
-    @includable("customer", _name)
-    def _empty_list(ctx: Ctx, doc: Doc, _name: str = _name) -> Doc:
-        return sublist(f"/v1/customers/{doc['id']}/{_name}", [])
+    def include(ctx: Ctx, doc: Doc) -> Doc:
+        return sublist(f"/v1/customers/{doc['id']}/{name}", [])
+
+    return include
+
+
+for _name in ("sources", "subscriptions", "tax_ids"):
+    includable("customer", _name)(_no_items(_name))

@@ -97,3 +97,15 @@ def test_search_by_email_and_metadata(stripe_client: stripe.StripeClient) -> Non
     assert [c.id for c in both.data] == [wanted.id]
     with pytest.raises(stripe.InvalidRequestError):
         stripe_client.v1.customers.search({"query": "bogus query"})
+
+
+def test_create_with_payment_method_as_default(stripe_client: stripe.StripeClient) -> None:
+    method = stripe_client.v1.payment_methods.retrieve("pm_card_visa")
+    customer = stripe_client.v1.customers.create(
+        {"payment_method": method.id, "invoice_settings": {"default_payment_method": method.id}}
+    )
+    assert customer.invoice_settings.default_payment_method == method.id
+    created = stripe_client.v1.events.list({"type": "customer.created"}).data[0]
+    assert created.data.object["invoice_settings"]["default_payment_method"] == method.id
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.customers.create({"invoice_settings": {"default_payment_method": method.id}})
