@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bookings.checkfront_sim import CheckfrontSimulator
 from bookings.checkfront_sim.account import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from bookings.checkfront_sim.errors import SimulatorError
 from bookings.checkfront_sim.payload_formats import FORMATS
-from bookings.checkfront_sim.store import DEFAULT_DB_PATH
 
 MAX_SEED_BOOKINGS = 1_000_000
 
@@ -35,7 +35,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default CHECKFRONT_SIM_PORT or 8020; 0 = any)")
-        parser.add_argument("--db", default=None, help=f"SQLite file of the simulator (default {DEFAULT_DB_PATH})")
+        parser.add_argument(
+            "--db", default=None, help="its SQLite store (default <PAYOPS_VAR_DIR>/checkfront-sim.sqlite3)"
+        )
         parser.add_argument("--reset", action="store_true", help="empty the store first (webhook settings are kept)")
         parser.add_argument("--seed-bookings", type=int, default=0, help="seed this many bookings into an empty store")
         parser.add_argument("--seed", type=int, default=1, help="random seed for --seed-bookings (default 1)")
@@ -103,7 +105,8 @@ class Command(BaseCommand):
         webhook_url = options["webhook_url"] or os.environ.get("CHECKFRONT_SIM_WEBHOOK_URL") or None
         return {
             "port": port,
-            "db": options["db"],
+            # Beside the rest of the instance's state, so PAYOPS_VAR_DIR moves it too.
+            "db": options["db"] or str(django_settings.VAR_DIR / "checkfront-sim.sqlite3"),
             "reset": options["reset"],
             "seed_bookings": options["seed_bookings"],
             "seed": options["seed"],

@@ -6,11 +6,11 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings as django_settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payops.stripe_sim import DEFAULT_WEBHOOK_SECRET, StripeSimulator
 from payops.stripe_sim.errors import StripeError
-from payops.stripe_sim.store import DEFAULT_DB_PATH
 
 DEFAULT_PORT = 8420
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--port", type=int, help=f"port on 127.0.0.1 (default STRIPE_SIM_PORT or {DEFAULT_PORT}; 0 = any free)"
         )
-        parser.add_argument("--db", default=None, help=f"SQLite file of the simulator (default {DEFAULT_DB_PATH})")
+        parser.add_argument("--db", default=None, help="its SQLite store (default <PAYOPS_VAR_DIR>/stripe-sim.sqlite3)")
         parser.add_argument("--reset", action="store_true", help="forget every object first (the account stays)")
         parser.add_argument("--webhook-url", default=None, help="deliver events here (default STRIPE_SIM_WEBHOOK_URL)")
         parser.add_argument(
@@ -97,7 +97,8 @@ class Command(BaseCommand):
             raise CommandError("--webhook-secret must look like Stripe's: whsec_…")
         return {
             "port": port,
-            "db": options["db"],
+            # Beside the rest of the instance's state, so PAYOPS_VAR_DIR moves it too.
+            "db": options["db"] or str(django_settings.VAR_DIR / "stripe-sim.sqlite3"),
             "reset": options["reset"],
             "webhook_url": url,
             "webhook_secret": secret,
