@@ -456,6 +456,10 @@ class StripeGateway:
 
     # --- disputes -------------------------------------------------------------------
 
+    def find_disputes(self, *, charge_id: str) -> list[stripe.Dispute]:
+        result = self._call("list disputes", lambda o: self.client.v1.disputes.list({"charge": charge_id}))
+        return list(result.data)
+
     def retrieve_dispute(self, dispute_id: str) -> stripe.Dispute:
         return self._call("retrieve dispute", lambda o: self.client.v1.disputes.retrieve(dispute_id))
 

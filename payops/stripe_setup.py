@@ -11,6 +11,28 @@ import stripe
 from payops.stripe_gateway import StripeGateway
 from payops.stripe_handlers import STRIPE_EVENT_TYPES
 
+# What a restricted key needs for everything PayOps does (README: "Pointing
+# PayOps at a real Stripe account"), as Stripe names the permissions in its
+# 403 answers. Write includes read. setup_stripe_webhook also needs
+# rak_webhook_write, once; that is left out so the running key cannot
+# redirect the account's events.
+RESTRICTED_KEY_PERMISSIONS = {
+    "rak_customer_write": "find or create the booking's customer",
+    "rak_payment_intent_write": "create, confirm (retries), capture and cancel payments",
+    "rak_payment_method_write": "attach a saved card; list a customer's cards",
+    "rak_setup_intent_write": "save a card for off-session retries",
+    "rak_charge_read": "the mirror: charge outcome, risk, refunds",
+    "rak_refund_write": "refunds by policy",
+    "rak_dispute_write": "submit evidence, accept a dispute",
+    "rak_product_write": "the catalogue of Checkfront items",
+    "rak_plan_write": "prices (Stripe's permission for prices is still called plan)",
+    "rak_balance_read": "the balance, for reconciliation",
+    "rak_balance_transaction_source_read": "fees and net amounts in the mirror",
+    "rak_event_read": "dj-stripe's event records",
+    "rak_radar_early_fraud_warning_read": "fraud labels",
+    "rak_accounts_kyc_basic_read": "dj-stripe reads the account once per key (GET /v1/account)",
+}
+
 
 class WebhookSetupError(ValueError):
     """The URL is unusable, or an endpoint for it already exists."""

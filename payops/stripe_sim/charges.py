@@ -186,7 +186,6 @@ def attempt(
         "customer": intent.get("customer"),
         "description": intent.get("description"),
         "destination": None,
-        "dispute": None,
         "disputed": False,
         "failure_balance_transaction": None,
         "failure_code": None if authorized else decline["code"],  # type: ignore[index]

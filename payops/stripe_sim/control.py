@@ -121,6 +121,11 @@ class ControlApi:
             return {
                 "queue": sim.script_risk(str(level), score=_number(data, "risk_score"), count=_number(data, "count", 1))
             }
+        if shape == ("POST", "restricted_keys", 1):
+            permissions = data.get("permissions") or []
+            if isinstance(permissions, str):
+                permissions = [permissions]
+            return sim.add_restricted_key(str(data.get("key", "")), [str(p) for p in permissions])
         if shape == ("POST", "radar", 1):
             return sim.set_radar(block_highest_risk=_flag(data.get("block_highest_risk", True)))
         if method == "POST" and len(parts) == 3 and parts[2] == "authenticate":

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from payops.stripe_sim import restricted_keys
 from payops.stripe_sim.context import API_VERSION
 from payops.stripe_sim.control import PREFIX as CONTROL_PREFIX
 from payops.stripe_sim.errors import AuthenticationError, InvalidRequest, StripeError
@@ -229,6 +230,17 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         if not TEST_KEY.match(key) or (allowed is not None and key not in allowed):
             hint = " The PayOps Stripe simulator accepts test-mode keys only." if "_live_" in key else ""
             return AuthenticationError(f"Invalid API Key provided: {redact(key)}{hint}")
+        granted = self.server.sim.restricted_keys.get(key)
+        if granted is not None:
+            denied = restricted_keys.check(
+                key=key,
+                granted=granted,
+                method=self.command,
+                path=urlsplit(self.path).path,
+                account_id=self.server.sim.account_id,
+            )
+            if denied is not None:
+                return denied
         account = self.headers.get("Stripe-Account")
         if account and account != self.server.sim.account_id:
             error = AuthenticationError(

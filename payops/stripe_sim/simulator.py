@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from payops.stripe_sim import disputes, payments, refunds, scripting, setup_intents, webhook_endpoints
+from payops.stripe_sim import disputes, payments, refunds, restricted_keys, scripting, setup_intents, webhook_endpoints
 from payops.stripe_sim.activity import ActivityLoop
 from payops.stripe_sim.api import StripeApi
 from payops.stripe_sim.balance import account_doc
@@ -82,6 +82,8 @@ class StripeSimulator:
         self.store = Store(db_path)
         self.requested_port = port
         self.api_keys = tuple(api_keys) if api_keys is not None else None
+        # rk_test_ key → its permissions; unregistered keys have full access.
+        self.restricted_keys: dict[str, frozenset[str]] = {}
         self.clock = SimClock(float(self.store.get_meta("clock_offset") or 0.0))
         account = self.store.get_meta("account")
         if account is None:
@@ -368,6 +370,15 @@ class StripeSimulator:
         before = self.webhooks.pending()
         self.webhooks.publish([event])
         return self.webhooks.pending() - before
+
+    # --- restricted keys ---------------------------------------------------------------------------------
+
+    def add_restricted_key(self, key: str, permissions: Iterable[str]) -> Doc:
+        """Register an rk_test_ key that may make only the calls `permissions` allow (see restricted_keys.py)."""
+        if not key.startswith("rk_test_") or len(key) < 32:
+            raise ValueError("a restricted test key looks like rk_test_ followed by 24+ letters and digits")
+        self.restricted_keys[key] = restricted_keys.normalise(permissions)
+        return {"key": key, "permissions": sorted(self.restricted_keys[key])}
 
     # --- faults and stats -------------------------------------------------------------------------------
 
