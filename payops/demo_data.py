@@ -107,10 +107,11 @@ def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callab
         event, created = store_event(source="stripe", verified=verified, processed_here=True)
         if created:
             # Yesterday's synthetic history has no objects behind it in the Stripe
-            # stand-in, so it is recorded as processed rather than mirrored; live
-            # events from `run_stripe_sim` go through the real handler.
+            # stand-in: it is recorded as ignored, never mirrored or signalled
+            # (a replay would find nothing). Live events from `run_stripe_sim`
+            # go through the real handler.
             InboundEvent.objects.filter(pk=event.pk).update(
-                received_at=when, status=EventStatus.PROCESSED, processed_at=when + timedelta(seconds=1)
+                received_at=when, status=EventStatus.IGNORED, processed_at=when + timedelta(seconds=1)
             )
             stored += 1
             with bound_trace(event.trace_id):

@@ -75,6 +75,20 @@ class InboundEvent(models.Model):
 POLICY_MODES = [(m.value, m.label) for m in (Mode.MONITOR, Mode.SUGGEST, Mode.AUTOMATE)]
 
 
+class StripeMirrorFetch(models.Model):
+    """When the copy of a Stripe object now in the mirror was fetched.
+
+    Two workers handling events for one object each fetch it; whichever
+    fetched later must win, whatever order their writes land in.
+    """
+
+    object_id = models.CharField(max_length=255, primary_key=True)
+    fetched_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.object_id} fetched {self.fetched_at:%Y-%m-%d %H:%M:%S}"
+
+
 class WorkflowPolicy(models.Model):
     """How far one workflow may act on its own. Edited by Admins, with history."""
 

@@ -8,6 +8,7 @@ and Checkfront stand-ins. The README lists every variable.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -234,18 +235,30 @@ QUEUE_MAX_COUNTDOWN_SECONDS = env_int("QUEUE_MAX_COUNTDOWN_SECONDS", 300, minimu
 _LOCAL_STRIPE_KEY = "sk_test_localstripe0000000000000000"
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", _LOCAL_STRIPE_KEY if EMBEDDED else "")
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
+_LIVE_KEY = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+if STRIPE_SECRET_KEY and _LIVE_KEY != STRIPE_LIVE_MODE:
+    _kind, _mode = ("live" if _LIVE_KEY else "test"), str(STRIPE_LIVE_MODE).lower()
+    raise ImproperlyConfigured(f"STRIPE_SECRET_KEY is a {_kind} key but STRIPE_LIVE_MODE={_mode}")
 if STRIPE_LIVE_MODE:
     STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY
 else:
     STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 # STRIPE_API_BASE points every Stripe call (ours and dj-stripe's) at the local
-# stand-in; unset outside the embedded defaults means Stripe itself.
+# stand-in. Empty means Stripe itself: the default outside the embedded
+# defaults, and `STRIPE_API_BASE=` (set, empty) inside them.
 STRIPE_SIM_PORT = env_int("STRIPE_SIM_PORT", 8420, minimum=1)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", f"http://127.0.0.1:{STRIPE_SIM_PORT}" if EMBEDDED else "").rstrip("/")
 if STRIPE_API_BASE:
+    _base = urlsplit(STRIPE_API_BASE)
+    if not _base.hostname or not (
+        _base.scheme == "https" or (_base.scheme == "http" and _base.hostname in ("127.0.0.1", "localhost", "::1"))
+    ):
+        raise ImproperlyConfigured("STRIPE_API_BASE must be https://…, or http:// on loopback for the stand-in")
+    if _LIVE_KEY:
+        raise ImproperlyConfigured(
+            "a live Stripe key is never sent to a stand-in: set STRIPE_API_BASE= (empty) to use Stripe itself"
+        )
     STRIPE_API_HOST = STRIPE_API_BASE
-if STRIPE_API_BASE and STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")):
-    raise ImproperlyConfigured("a live Stripe key is never sent to STRIPE_API_BASE; unset one of them")
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_MAX_ATTEMPTS = env_int("STRIPE_MAX_ATTEMPTS", 4, minimum=1)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"

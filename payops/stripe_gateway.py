@@ -1,14 +1,20 @@
 """The Stripe gateway: the only code that writes to Stripe.
 
-Every write carries an idempotency key chosen by the caller (a Decision's, so a
-retried task or a re-run executor can never make a second charge or refund),
-every call has a timeout, 429s, 409s, 5xx and network failures are retried with
-backoff under the same key, and failures come out as the typed errors below,
-never as stripe-python's. `STRIPE_API_BASE` points the gateway (and dj-stripe)
-at the local stand-in; unset, it talks to Stripe itself.
+Every write carries an idempotency key chosen by the caller: a Decision's,
+through `operation_key`, so a retried task or a re-run executor gets Stripe's
+stored answer instead of a second charge or refund. Stripe keeps a key for 24
+hours; a write resent after that is a new write, so callers that may resend
+later must first look for what the earlier attempt made (by metadata).
 
-Reads that the workflows need sit here too, so one place owns the timeouts and
-retries; dj-stripe's own re-retrieval during a mirror sync is the exception.
+Every call has a timeout; 429s, 409s, network failures and 5xx (unless Stripe
+says not to) are retried with backoff under the same key; failures come out as
+the typed errors in payops/stripe_errors.py, never as stripe-python's.
+`STRIPE_API_BASE` points the gateway (and dj-stripe) at the local stand-in;
+empty, it talks to Stripe itself.
+
+Reads the workflows need sit here too, so one place owns timeouts and retries;
+dj-stripe's re-retrieval during a mirror sync goes through stripe-python's
+global client, which payops.apps configures with the same timeout.
 """
 
 from __future__ import annotations
@@ -23,144 +29,41 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
+from payops.stripe_errors import (
+    CardDeclined,
+    StripeAuthError,
+    StripeGatewayError,
+    StripeIdempotencyConflict,
+    StripeInvalidRequest,
+    StripeNotConfigured,
+    StripeNotFound,
+    StripeOutcomeUnknown,
+    StripeUnavailable,
+    should_retry,
+    translate_error,
+)
+
+__all__ = [
+    "CardDeclined",
+    "StripeAuthError",
+    "StripeConfig",
+    "StripeGateway",
+    "StripeGatewayError",
+    "StripeIdempotencyConflict",
+    "StripeInvalidRequest",
+    "StripeNotConfigured",
+    "StripeNotFound",
+    "StripeOutcomeUnknown",
+    "StripeUnavailable",
+    "operation_key",
+    "stripe_gateway",
+]
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # Stripe caps an idempotency key at 255 characters.
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-RETRY_STATUSES = {409, 429, 500, 502, 503, 504}
-
-
-# --- errors -----------------------------------------------------------------------
-
-
-class StripeGatewayError(Exception):
-    """Base of every error the gateway raises. `retryable`: trying later may succeed."""
-
-    retryable = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = None,
-        code: str = "",
-        param: str = "",
-        request_id: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
-        self.code = code
-        self.param = param
-        self.request_id = request_id
-
-
-class StripeNotConfigured(StripeGatewayError):
-    """No STRIPE_SECRET_KEY: nothing can be sent."""
-
-
-class StripeAuthError(StripeGatewayError):
-    """The key was refused (401), or a restricted key lacks a permission (403)."""
-
-
-class StripeInvalidRequest(StripeGatewayError):
-    """Stripe refused the call as made: a bad parameter or the object's state forbids it."""
-
-
-class StripeNotFound(StripeInvalidRequest):
-    """The object does not exist (resource_missing)."""
-
-
-class StripeIdempotencyConflict(StripeGatewayError):
-    """The key was already used for a different request: a bug in the caller, never retried."""
-
-
-class StripeUnavailable(StripeGatewayError):
-    """Stripe did not answer usefully after every retry (timeouts, 429, 5xx)."""
-
-    retryable = True
-
-
-class CardDeclined(StripeGatewayError):
-    """The card was declined (HTTP 402). Carries what the retry and fraud rules read."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        decline_code: str = "",
-        network_advice_code: str = "",
-        network_decline_code: str = "",
-        payment_intent_id: str = "",
-        charge_id: str = "",
-        payment_method_id: str = "",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.decline_code = decline_code
-        self.network_advice_code = network_advice_code
-        self.network_decline_code = network_decline_code
-        self.payment_intent_id = payment_intent_id
-        self.charge_id = charge_id
-        self.payment_method_id = payment_method_id
-
-    @property
-    def reason(self) -> str:
-        """The most specific reason Stripe gave: the decline code, else the error code (expired_card, …)."""
-        return self.decline_code or self.code
-
-
-def _object_id(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get("id") or "")
-    return str(value or "")
-
-
-def translate_error(exc: stripe.StripeError) -> StripeGatewayError:
-    """stripe-python's exception as one of ours, keeping Stripe's code, param and request id."""
-    body = exc.json_body if isinstance(exc.json_body, dict) else {}
-    raw_detail = body.get("error")
-    detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
-    common: dict[str, Any] = {
-        "http_status": exc.http_status,
-        "code": str(detail.get("code") or exc.code or ""),
-        "param": str(detail.get("param") or ""),
-        "request_id": exc.request_id or "",
-    }
-    message = str(detail.get("message") or exc.user_message or exc) or type(exc).__name__
-    if isinstance(exc, stripe.CardError):
-        return CardDeclined(
-            message,
-            decline_code=str(detail.get("decline_code") or ""),
-            network_advice_code=str(detail.get("network_advice_code") or ""),
-            network_decline_code=str(detail.get("network_decline_code") or ""),
-            payment_intent_id=_object_id(detail.get("payment_intent")),
-            charge_id=_object_id(detail.get("charge")),
-            payment_method_id=_object_id(detail.get("payment_method")),
-            **common,
-        )
-    if isinstance(exc, stripe.IdempotencyError):
-        return StripeIdempotencyConflict(message, **common)
-    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
-        return StripeAuthError(message, **common)
-    if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) in RETRY_STATUSES:
-        return StripeUnavailable(message, **common)
-    if isinstance(exc, stripe.InvalidRequestError):
-        if common["code"] == "resource_missing":
-            return StripeNotFound(message, **common)
-        return StripeInvalidRequest(message, **common)
-    return StripeUnavailable(message, **common)
-
-
-def _should_retry(exc: stripe.StripeError) -> bool:
-    # Stripe says outright when a retry is (not) safe; trust it over our guess.
-    hint = (exc.headers or {}).get("stripe-should-retry") if exc.headers else None
-    if hint in ("true", "false"):
-        return hint == "true"
-    if isinstance(exc, stripe.APIConnectionError):
-        return True
-    return (exc.http_status or 0) in RETRY_STATUSES
 
 
 # --- configuration ----------------------------------------------------------------
@@ -185,16 +88,25 @@ class StripeConfig:
         )
 
 
+def operation_key(decision_key: str, operation: str) -> str:
+    """The key for one write of a decision: Stripe refuses one key reused for a different request."""
+    return f"{decision_key}:{operation}"
+
+
 def _require_key(idempotency_key: str) -> str:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValueError(f"every Stripe write needs an idempotency key of 1–{MAX_IDEMPOTENCY_KEY_LENGTH} characters")
     return idempotency_key
 
 
-def _require_amount(amount_minor: int, currency: str) -> None:
+def _require_minor_units(amount_minor: int, what: str = "amount") -> None:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
-        raise ValueError(f"amount must be a positive integer of minor units, not {amount_minor!r}")
-    if len(currency) != 3 or not currency.isalpha():
+        raise ValueError(f"{what} must be a positive integer of minor units, not {amount_minor!r}")
+
+
+def _require_amount(amount_minor: int, currency: str) -> None:
+    _require_minor_units(amount_minor)
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
         raise ValueError(f"currency must be a three-letter ISO code, not {currency!r}")
 
 
@@ -239,18 +151,20 @@ class StripeGateway:
             try:
                 return call(options)
             except stripe.StripeError as exc:
-                if attempt == self.config.max_attempts or not _should_retry(exc):
-                    raise translate_error(exc) from exc
+                if attempt == self.config.max_attempts or not should_retry(exc):
+                    raise translate_error(exc, write=idempotency_key is not None) from exc
                 delay = min(self.config.max_backoff_seconds, self.config.backoff_seconds * 2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.0)  # jitter, so retries from many workers spread out
                 logger.warning(
-                    "Stripe %s failed (%s, request %s); retry %d of %d in %.1fs",
+                    "Stripe %s failed (%s, request %s, key %s); retry %d of %d in %.1fs",
                     what,
                     exc.http_status or type(exc).__name__,
                     exc.request_id,
+                    idempotency_key or "-",
                     attempt,
                     self.config.max_attempts - 1,
                     delay,
+                    extra={"idempotency_key": idempotency_key, "stripe_request_id": exc.request_id},
                 )
                 self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
@@ -408,8 +322,8 @@ class StripeGateway:
         self, payment_intent_id: str, *, idempotency_key: str, amount_minor: int | None = None
     ) -> stripe.PaymentIntent:
         """Capture an authorization, all of it or `amount_minor` (the rest is released)."""
-        if amount_minor is not None and (isinstance(amount_minor, bool) or amount_minor <= 0):
-            raise ValueError(f"amount to capture must be a positive integer, not {amount_minor!r}")
+        if amount_minor is not None:
+            _require_minor_units(amount_minor, "amount to capture")
         params = _params(amount_to_capture=amount_minor)
         return self._call(
             "capture payment intent",
@@ -443,8 +357,8 @@ class StripeGateway:
         metadata: Mapping[str, str] | None = None,
     ) -> stripe.Refund:
         """Refund all that is left of the payment, or `amount_minor` of it."""
-        if amount_minor is not None and (isinstance(amount_minor, bool) or amount_minor <= 0):
-            raise ValueError(f"refund amount must be a positive integer, not {amount_minor!r}")
+        if amount_minor is not None:
+            _require_minor_units(amount_minor, "refund amount")
         params = _params(
             payment_intent=payment_intent_id, amount=amount_minor, reason=reason, metadata=dict(metadata or {})
         )
@@ -535,10 +449,18 @@ class StripeGateway:
         return list(result.data)
 
     def create_webhook_endpoint(
-        self, *, idempotency_key: str, url: str, enabled_events: Sequence[str], description: str = ""
+        self,
+        *,
+        idempotency_key: str,
+        url: str,
+        enabled_events: Sequence[str],
+        description: str = "",
+        api_version: str | None = None,
     ) -> stripe.WebhookEndpoint:
         """Subscribe `url` to `enabled_events`. The answer is the only time Stripe shows the signing secret."""
-        params = _params(url=url, enabled_events=list(enabled_events), description=description or None)
+        params = _params(
+            url=url, enabled_events=list(enabled_events), description=description or None, api_version=api_version
+        )
         return self._call(
             "create webhook endpoint",
             lambda o: self.client.v1.webhook_endpoints.create(params, o),

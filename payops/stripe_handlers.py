@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from djstripe.models.base import StripeModel
 
 from payops.event_handlers import handles
 from payops.models import InboundEvent
-from payops.stripe_mirror import mirror_event
+from payops.stripe_mirror import MODEL_FOR_OBJECT, event_object, mirror_event
 from payops.stripe_signals import SIGNAL_FOR_EVENT
 
 logger = logging.getLogger(__name__)
@@ -61,12 +64,44 @@ STRIPE_EVENT_TYPES = (
 
 @handles("stripe", *STRIPE_EVENT_TYPES)
 def on_stripe_event(event: InboundEvent) -> None:
-    # One transaction: if a receiver fails, the mirror write is undone too and
-    # the inbox retries the whole event.
+    if bool(event.payload.get("livemode")) != settings.STRIPE_LIVE_MODE:
+        # A test endpoint's secret beside the live one must not let test
+        # payments reach live workflows (or the reverse).
+        logger.warning(
+            "Stripe %s %s is livemode=%s but PayOps runs with STRIPE_LIVE_MODE=%s; not mirrored",
+            event.event_type,
+            event.event_id,
+            event.payload.get("livemode"),
+            settings.STRIPE_LIVE_MODE,
+        )
+        return
+    # Network reads first, with no transaction open (see stripe_mirror).
+    mirrored = mirror_event(event.payload)
+    signal = SIGNAL_FOR_EVENT.get(event.event_type)
+    if signal is None:
+        return
+    stripe_object = event_object(event.payload)
+    if mirrored is None:
+        # The object no longer exists at Stripe (or never did: a forged or
+        # demo event replayed): there is nothing a workflow could act on.
+        logger.warning(
+            "Stripe %s %s: %s not found; not signalled", event.event_type, event.event_id, stripe_object.get("id")
+        )
+        return
+    # Receivers record their decisions in one transaction: if one fails, none
+    # of theirs stands and the inbox retries the event (mirroring again is harmless).
     with transaction.atomic():
-        mirrored = mirror_event(event.payload)
-        signal = SIGNAL_FOR_EVENT.get(event.event_type)
-        if signal is not None:
-            stripe_object = event.payload.get("data", {}).get("object", {})
-            signal.send(sender=type(mirrored), event=event, stripe_object=stripe_object, mirrored=mirrored)
-    logger.info("Stripe %s %s mirrored", event.event_type, event.event_id)
+        signal.send(
+            sender=MODEL_FOR_OBJECT[stripe_object["object"]],
+            event=event,
+            stripe_object=stripe_object,
+            mirrored=mirrored,
+            stale=is_stale(stripe_object, mirrored),
+        )
+    logger.info("Stripe %s %s sent to its workflows", event.event_type, event.event_id)
+
+
+def is_stale(stripe_object: dict[str, Any], mirrored: StripeModel) -> bool:
+    """The object has moved on since the event (a later event was processed first)."""
+    then, now = stripe_object.get("status"), mirrored.stripe_data.get("status")
+    return then is not None and now is not None and then != now

@@ -1,11 +1,18 @@
 """Feeding dj-stripe, our mirror of Stripe, from verified events the inbox stored.
 
-dj-stripe's own webhook view is not used: the inbox verifies and stores, and
-this hands the stored event to dj-stripe as its view would. dj-stripe then
-re-retrieves the object from the API (events can arrive late or out of
-order; the API has the current state) and syncs it. The few object types
-dj-stripe records events for but never syncs (refunds, early fraud
-warnings) are synced here the same way.
+dj-stripe provides the models and the sync from Stripe data; the fetching is
+ours. For each event the object is re-read from the API (events arrive late
+or out of order; the API has the current state) and synced. Three rules:
+
+- No transaction of ours is open during a network call: on SQLite a
+  transaction holds the whole database's write lock, on PostgreSQL a
+  connection. (dj-stripe's first sync of an object may still fetch a related
+  object inside its own short transaction.)
+- The latest fetch wins: a copy fetched earlier than the one already stored
+  is dropped (StripeMirrorFetch), whatever order two workers finish in.
+- Nothing here writes to Stripe. dj-stripe's own handler for
+  customer.deleted would DELETE the customer again; a deleted customer is
+  marked purged from the event instead.
 """
 
 from __future__ import annotations
@@ -13,18 +20,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import stripe
+from django.db import transaction
+from django.utils import timezone
 from djstripe import models as djstripe_models
 from djstripe.models.base import StripeModel
 
+from payops.models import StripeMirrorFetch
+
 logger = logging.getLogger(__name__)
 
-# Objects whose events dj-stripe stores without syncing the object.
-_SYNCED_HERE: dict[str, type[StripeModel]] = {
-    "refund": djstripe_models.Refund,
-    "radar.early_fraud_warning": djstripe_models.EarlyFraudWarning,
-}
-# The object type dj-stripe syncs for each event category it handles.
-_MODEL_FOR_OBJECT: dict[str, type[StripeModel]] = {
+# The dj-stripe model for each Stripe object type PayOps mirrors.
+MODEL_FOR_OBJECT: dict[str, type[StripeModel]] = {
     "charge": djstripe_models.Charge,
     "customer": djstripe_models.Customer,
     "dispute": djstripe_models.Dispute,
@@ -32,26 +39,55 @@ _MODEL_FOR_OBJECT: dict[str, type[StripeModel]] = {
     "payment_method": djstripe_models.PaymentMethod,
     "price": djstripe_models.Price,
     "product": djstripe_models.Product,
+    "refund": djstripe_models.Refund,
+    "radar.early_fraud_warning": djstripe_models.EarlyFraudWarning,
     "setup_intent": djstripe_models.SetupIntent,
-    **_SYNCED_HERE,
 }
 
 
-def mirror_event(payload: dict[str, Any]) -> StripeModel | None:
-    """Store the event in dj-stripe and sync its object. Returns the synced row, if the object is one we mirror.
+def event_object(payload: dict[str, Any]) -> dict[str, Any]:
+    obj = payload.get("data", {}).get("object", {})
+    return obj if isinstance(obj, dict) else {}
 
-    Safe to run again for the same event (a replay): the Event row is updated
-    and the object re-synced from the API.
+
+def mirror_event(payload: dict[str, Any]) -> StripeModel | None:
+    """Record the event in dj-stripe and bring its object up to date. Returns the mirrored row, if any.
+
+    Safe to run again for the same event (a replay, a retry): the Event row is
+    updated and the object fetched again.
     """
     event = djstripe_models.Event.sync_from_stripe_data(payload)
-    # dj-stripe's handlers (receivers of its per-type signals) re-retrieve and sync.
-    event.invoke_webhook_handlers()
-    obj = payload.get("data", {}).get("object", {})
-    object_type, object_id = obj.get("object", ""), obj.get("id", "")
-    model = _MODEL_FOR_OBJECT.get(object_type)
+    obj = event_object(payload)
+    model = MODEL_FOR_OBJECT.get(str(obj.get("object", "")))
+    object_id = str(obj.get("id", ""))
     if model is None or not object_id:
         return None
-    if object_type in _SYNCED_HERE:
-        fresh = model(id=object_id).api_retrieve(api_key=event.default_api_key)
-        return model.sync_from_stripe_data(fresh, api_key=event.default_api_key)
-    return model.objects.filter(id=object_id).first()
+    if payload.get("type") == "customer.deleted":
+        djstripe_models.Customer.objects.filter(id=object_id, date_purged__isnull=True).update(
+            date_purged=timezone.now()
+        )
+        return djstripe_models.Customer.objects.filter(id=object_id).first()
+    return fetch_and_sync(model, object_id, api_key=event.default_api_key)
+
+
+def fetch_and_sync(model: type[StripeModel], object_id: str, *, api_key: str) -> StripeModel | None:
+    """Read the object from the API and store it, unless a later read is already stored."""
+    started = timezone.now()
+    try:
+        fresh = model(id=object_id).api_retrieve(api_key=api_key)
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "resource_missing":
+            raise
+        # Deleted on Stripe's side since the event: keep what we have.
+        logger.warning("Stripe %s %s no longer exists; mirror left as it was", model.__name__, object_id)
+        return model.objects.filter(id=object_id).first()
+    with transaction.atomic():
+        fetch, created = StripeMirrorFetch.objects.select_for_update().get_or_create(
+            object_id=object_id, defaults={"fetched_at": started}
+        )
+        if not created and fetch.fetched_at > started:
+            logger.info("Stripe %s %s: a later copy is already mirrored", model.__name__, object_id)
+            return model.objects.filter(id=object_id).first()
+        fetch.fetched_at = started
+        fetch.save(update_fields=["fetched_at"])
+        return model.sync_from_stripe_data(fresh, api_key=api_key)

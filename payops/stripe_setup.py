@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
+import uuid
 from urllib.parse import urlsplit
 
 import stripe
@@ -26,9 +26,7 @@ RESTRICTED_KEY_PERMISSIONS = {
     "rak_dispute_write": "submit evidence, accept a dispute",
     "rak_product_write": "the catalogue of Checkfront items",
     "rak_plan_write": "prices (Stripe's permission for prices is still called plan)",
-    "rak_balance_read": "the balance, for reconciliation",
     "rak_balance_transaction_source_read": "fees and net amounts in the mirror",
-    "rak_event_read": "dj-stripe's event records",
     "rak_radar_early_fraud_warning_read": "fraud labels",
     "rak_accounts_kyc_basic_read": "dj-stripe reads the account once per key (GET /v1/account)",
 }
@@ -61,8 +59,14 @@ def subscribe_inbox(*, gateway: StripeGateway, url: str) -> stripe.WebhookEndpoi
     for endpoint in gateway.list_webhook_endpoints():
         if endpoint.url == url and endpoint.status == "enabled":
             raise WebhookSetupError(f"endpoint {endpoint.id} already posts to {url}; delete it first to make a new one")
-    # The same URL within Stripe's 24 h key window gives back the same endpoint.
-    key = "payops-webhook-endpoint-" + hashlib.sha256(url.encode()).hexdigest()[:32]
+    # A fresh key each run: replaying an earlier run's answer would hand back
+    # an endpoint the operator has since deleted. The check above stops doubles.
     return gateway.create_webhook_endpoint(
-        idempotency_key=key, url=url, enabled_events=STRIPE_EVENT_TYPES, description="PayOps webhook inbox"
+        idempotency_key=f"payops-webhook-endpoint-{uuid.uuid4()}",
+        url=url,
+        enabled_events=STRIPE_EVENT_TYPES,
+        description="PayOps webhook inbox",
+        # Events rendered in the version stripe-python and dj-stripe expect,
+        # whatever the account's default.
+        api_version=stripe.api_version,
     )

@@ -4,7 +4,11 @@ Each is sent by the inbox's Stripe handler inside the transaction that fed
 dj-stripe, with:
 - `event`: the payops.InboundEvent (its `event_id` is Stripe's `evt_…`),
 - `stripe_object`: the event's `data.object` (the object as of the event),
-- `mirrored`: the dj-stripe row as synced now (it may be newer than the event).
+- `mirrored`: the dj-stripe row as synced now (it may be newer than the event;
+  an event whose object no longer exists at Stripe is not signalled),
+- `stale`: True when the object's status has moved on since the event (Stripe
+  does not promise order: a `payment_failed` processed after the retry
+  succeeded arrives stale). Receivers act on `mirrored`, not on the event.
 
 Receivers must not do network I/O: they record decisions, whose execution is
 queued on commit. A replayed event sends its signal again, so receivers check

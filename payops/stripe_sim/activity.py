@@ -11,6 +11,7 @@ choices repeats.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from typing import Any
@@ -41,8 +42,8 @@ CURRENCIES = (("usd", 50), ("cad", 30), ("eur", 12), ("gbp", 8))
 
 class ActivityLoop:
     def __init__(self, api: StripeApi, *, interval: float, seed: int | None = None, authenticate: Any = None) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be positive")
+        if not (math.isfinite(interval) and interval > 0):
+            raise ValueError("interval must be a positive, finite number of seconds")
         self.api = api
         self.interval = interval
         self.rng = random.Random(seed)

@@ -8,6 +8,7 @@ StripeSimulator method of the same name; README.md lists them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
@@ -152,6 +153,8 @@ class ControlApi:
             return {"rules": sim.faults.describe(), "injected": sim.faults.injected}
         if shape == ("POST", "activity", 1):
             interval = _number(data, "interval", None, float)
+            if interval is not None and not (math.isfinite(interval) and interval > 0):
+                raise ControlError("interval must be a positive, finite number of seconds (or null to stop)")
             if interval:
                 return sim.start_activity(interval, seed=_number(data, "seed"))
             sim.stop_activity()

@@ -139,6 +139,11 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             if not self.client_address[0].startswith("127.") and self.client_address[0] != "::1":
                 self._send(403, {"error": "the control API answers loopback callers only"}, request_id=request_id)
                 return
+            if self.headers.get("Origin"):
+                # A browser sends Origin: a web page the developer has open
+                # must not reset the stand-in or redirect its webhooks.
+                self._send(403, {"error": "the control API does not answer browsers"}, request_id=request_id)
+                return
             content_type = self.headers.get("Content-Type", "")
             status, payload = sim.control.handle(
                 method=self.command, path=url.path, query=url.query, body=body, content_type=content_type
@@ -268,7 +273,9 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Request-Id", request_id)
         self.send_header("Stripe-Version", self.headers.get("Stripe-Version") or API_VERSION)
-        self.send_header("Access-Control-Allow-Origin", "*")
+        if self.path.startswith("/v1/"):
+            # Stripe's API answers browsers (Stripe.js); the control API must not.
+            self.send_header("Access-Control-Allow-Origin", "*")
         for name, value in dict(extra or {}).items():
             self.send_header(name, value)
         self.end_headers()

@@ -14,6 +14,7 @@ from payops.stripe_gateway import (
     StripeInvalidRequest,
     StripeNotConfigured,
     StripeNotFound,
+    StripeOutcomeUnknown,
     StripeUnavailable,
 )
 from tests.stripe_fixtures import TEST_API_KEY
@@ -176,22 +177,34 @@ def test_a_timeout_after_stripe_acted_is_retried_and_charges_once(stripe_api: An
     assert [pi.id for pi in listed] == [intent.id]
 
 
-def test_server_errors_that_last_raise_unavailable_after_every_attempt(
+def test_a_write_that_keeps_failing_with_5xx_has_an_unknown_outcome(
     gateway: StripeGateway, stripe_api: Any, sleeps: list[float]
 ) -> None:
+    # Stripe may have acted before its 500, and replays a stored 500 for the
+    # key's 24 hours: neither "retry later" nor "it failed" is true.
     stripe_api.set_faults({"status": 500})
-    with pytest.raises(StripeUnavailable) as caught:
+    with pytest.raises(StripeOutcomeUnknown) as caught:
         gateway.create_customer(idempotency_key="cus-down", email="down@example.com")
-    assert caught.value.retryable
+    assert not caught.value.retryable
     assert caught.value.http_status == 500
     assert len(sleeps) == 2  # three attempts
     stripe_api.clear_faults()
     assert gateway.find_customers(email="down@example.com") == []
 
 
+def test_a_read_that_keeps_failing_with_5xx_is_worth_trying_later(
+    gateway: StripeGateway, stripe_api: Any, sleeps: list[float]
+) -> None:
+    stripe_api.set_faults({"status": 503})
+    with pytest.raises(StripeUnavailable) as caught:
+        gateway.find_customers(email="later@example.com")
+    assert caught.value.retryable
+    assert len(sleeps) == 2
+
+
 def test_stripe_saying_do_not_retry_is_obeyed(gateway: StripeGateway, stripe_api: Any, sleeps: list[float]) -> None:
     stripe_api.set_faults({"status": 503, "count": 1, "should_retry": False})
-    with pytest.raises(StripeUnavailable):
+    with pytest.raises(StripeOutcomeUnknown):
         gateway.create_customer(idempotency_key="cus-noretry", email="noretry@example.com")
     assert sleeps == []
 

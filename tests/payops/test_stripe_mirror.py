@@ -2,84 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
-from django.dispatch import Signal
 from djstripe import models as djstripe_models
 
-from payops import stripe_signals
 from payops.models import EventStatus, InboundEvent
 from payops.stripe_gateway import CardDeclined, StripeGateway, stripe_gateway
 from payops.stripe_sim import StripeSimulator
+from tests.payops.stripe_flow import Received, settled
 from tests.payops.test_stripe_gateway import DECLINING_CARDS
 from tests.polling import wait_until
 from tests.stripe_fixtures import TEST_API_KEY
 from tests.webhook_payloads import TEST_SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def delivering(live_server: Any, stripe_api: Any, inbox_dispatcher: None) -> Any:
-    """The stand-in posting signed webhooks to our inbox, the dispatcher processing them."""
-    stripe_api.configure_webhook(url=f"{live_server.url}/webhooks/stripe/", secret=TEST_SECRET)
-    return stripe_api
-
-
-class Received:
-    """Every send of the domain signals, as (signal name, object id, mirrored row)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, Any]] = []
-
-    def of(self, name: str) -> list[tuple[str, Any]]:
-        return [(obj_id, row) for signal, obj_id, row in self.calls if signal == name]
-
-
-SIGNALS = (
-    "payment_succeeded",
-    "payment_failed",
-    "payment_authorized",
-    "payment_captured",
-    "payment_canceled",
-    "payment_refunded",
-    "dispute_opened",
-    "dispute_closed",
-    "early_fraud_warning",
-)
-
-
-@pytest.fixture
-def received() -> Iterator[Received]:
-    record = Received()
-
-    def receiver_for(name: str) -> Any:
-        def on_signal(sender: Any, event: InboundEvent, stripe_object: dict[str, Any], mirrored: Any, **_: Any) -> None:
-            record.calls.append((name, stripe_object["id"], mirrored))
-
-        return on_signal
-
-    connected: list[tuple[Signal, Any]] = []
-    for name in SIGNALS:
-        signal, receiver = getattr(stripe_signals, name), receiver_for(name)
-        signal.connect(receiver, weak=False)
-        connected.append((signal, receiver))
-    yield record
-    for signal, receiver in connected:
-        signal.disconnect(receiver)
-
-
-def settled(sim: Any) -> None:
-    """Every delivery made and every stored event finished processing."""
-    assert sim.wait_for_webhooks(timeout=20)
-    finished = {EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.FAILED}
-    assert wait_until(lambda: not InboundEvent.objects.exclude(status__in=finished).exists(), timeout=20)
-    failed = list(InboundEvent.objects.filter(status=EventStatus.FAILED).values_list("event_type", "last_error"))
-    assert failed == []
 
 
 def test_a_payment_flows_into_dj_stripe_and_sends_payment_succeeded_once(

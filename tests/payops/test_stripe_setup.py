@@ -7,6 +7,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import stripe
 from django.core.management import CommandError, call_command
 
 from payops.models import EventStatus, InboundEvent
@@ -63,3 +64,16 @@ def test_dry_run_lists_the_event_types_and_creates_nothing() -> None:
     output = setup_webhook("https://payops.example.com/webhooks/stripe/", "--dry-run")
     assert "charge.dispute.created" in output
     assert f"{len(STRIPE_EVENT_TYPES)} event types would be subscribed" in output
+
+
+@pytest.mark.django_db
+def test_running_again_after_deleting_the_endpoint_makes_a_new_one(stripe_api: Any, stripe_client: Any) -> None:
+    url = "http://127.0.0.1:8000/webhooks/stripe/"
+    first = re.search(r"created (we_\w+)", setup_webhook(url))
+    assert first is not None
+    stripe_client.v1.webhook_endpoints.delete(first.group(1))
+    second = re.search(r"created (we_\w+)", setup_webhook(url))
+    assert second is not None and second.group(1) != first.group(1)
+    [endpoint] = stripe_gateway().list_webhook_endpoints()
+    assert endpoint.id == second.group(1)
+    assert endpoint.api_version == stripe.api_version

@@ -51,6 +51,8 @@ def test_environment_supplies_defaults(tmp_path: Path, monkeypatch: pytest.Monke
     [
         ["--port", "70000"],
         ["--activity-interval", "0"],
+        ["--activity-interval", "nan"],
+        ["--activity-interval", "inf"],
         ["--webhook-url", "ftp://example.com/hook"],
         ["--webhook-secret", "not-a-secret"],
     ],

@@ -135,3 +135,30 @@ def test_starting_a_simulator_is_cheap(tmp_path: Path) -> None:
     with StripeSimulator(tmp_path / "fast.sqlite3") as sim:
         assert sim.port > 0
     assert time.perf_counter() - started < 1.0
+
+
+def test_the_control_api_refuses_browsers_and_only_the_api_allows_cross_origin_reads(
+    stripe_sim: StripeSimulator,
+) -> None:
+    status, headers, body = call(
+        f"{stripe_sim.url}/_sim/reset", method="POST", headers={"Origin": "https://evil.example"}, data=b""
+    )
+    assert status == 403 and "browsers" in body["error"]
+    status, headers, _ = call(f"{stripe_sim.url}/_sim/stats")
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
+    _, headers, _ = call(f"{stripe_sim.url}/v1/account", headers={"Authorization": "Bearer sk_test_" + "a" * 24})
+    assert headers.get("Access-Control-Allow-Origin") == "*"
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "-1", "0"])
+def test_an_activity_interval_that_is_not_a_positive_finite_number_is_refused(
+    stripe_sim: StripeSimulator, interval: str
+) -> None:
+    status, _, body = call(
+        f"{stripe_sim.url}/_sim/activity",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=('{"interval": ' + {"nan": "NaN", "inf": "Infinity"}.get(interval, interval) + "}").encode(),
+    )
+    assert status == 400 and "positive, finite" in body["error"]
+    assert stripe_sim.stats()["activity"]["running"] is False

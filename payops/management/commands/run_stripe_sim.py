@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,8 +86,8 @@ class Command(BaseCommand):
         if not 0 <= port <= 65535:
             raise CommandError("--port must be between 0 and 65535")
         interval = options["activity_interval"]
-        if interval is not None and interval <= 0:
-            raise CommandError("--activity-interval must be a positive number of seconds")
+        if interval is not None and not (math.isfinite(interval) and interval > 0):
+            raise CommandError("--activity-interval must be a positive, finite number of seconds")
         url = options["webhook_url"] or os.environ.get("STRIPE_SIM_WEBHOOK_URL") or None
         if url:
             parts = urlsplit(url)
