@@ -119,3 +119,36 @@ class RetryModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version}{' (current)' if self.is_current else ''}"
+
+
+class MessageKind(models.TextChoices):
+    RETRY_SCHEDULED = "retry_scheduled", "Payment failed, retrying"
+    CARD_UPDATE = "card_update", "Please update your card"
+    RECOVERED = "recovered", "Payment received"
+    LAST_CHANCE = "last_chance", "Last chance"
+    CANCELLED = "cancelled", "Booking cancelled"
+
+
+class CustomerMessage(models.Model):
+    """A dunning email sent to a customer, also written as a note on the Checkfront booking.
+
+    One per (decision, kind): an executor that runs again finds it and sends nothing twice.
+    """
+
+    case = models.ForeignKey(RecoveryCase, on_delete=models.CASCADE, related_name="messages")
+    decision_id = models.UUIDField()
+    kind = models.CharField(max_length=32, choices=MessageKind.choices)
+    language = models.CharField(max_length=16)
+    to = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    noted_at = models.DateTimeField(null=True, blank=True, help_text="when the note reached Checkfront")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["decision_id", "kind"], name="customer_message_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} for {self.case.booking_code}"
