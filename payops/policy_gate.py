@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.models import Decision, Mode, Outcome, Route
 from payops.dispatch import queue_decision_execution
 from payops.models import ApproverRole, ReviewItem, ReviewKind, WorkflowPolicy
+from payops.requeue import max_countdown_seconds
 from payops.trace import current_trace_id, new_trace_id
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Proposal:
     # An action that moves money must say how much; one that does not (a
     # note, a reminder) may leave the amount out and still be automated.
     moves_money: bool = True
+    # Not executed before this (a retry planned for later); the sweep sends it when due.
+    not_before: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.workflow or not self.action or not self.reason.strip():
@@ -157,6 +160,10 @@ def submit_proposal(proposal: Proposal) -> Decision:
     """Record the proposal as a Decision and apply the workflow's policy to it."""
     policy = policy_for(proposal.workflow)
     route, route_reason = route_for(policy, proposal)
+    now = timezone.now()
+    wait = max(0.0, (proposal.not_before - now).total_seconds()) if proposal.not_before else 0.0
+    # Longer waits than the broker may hold a message are left to the sweep.
+    countdown = min(wait, max_countdown_seconds())
     # The Decision, its ReviewItem and the queued execution commit together:
     # there is never a queued item without its audit row, or the reverse.
     with transaction.atomic():
@@ -178,7 +185,8 @@ def submit_proposal(proposal: Proposal) -> Decision:
             route=route,
             route_reason=route_reason,
             outcome=_OUTCOME_FOR_ROUTE[route],
-            queued_at=timezone.now() if route == Route.EXECUTE else None,
+            queued_at=now + timedelta(seconds=countdown) if route == Route.EXECUTE else None,
+            next_attempt_at=proposal.not_before,
         )
         if route == Route.QUEUE:
             role, approvals = review_requirements(policy, proposal)
@@ -196,7 +204,7 @@ def submit_proposal(proposal: Proposal) -> Decision:
                 approvals_required=approvals,
             )
         elif route == Route.EXECUTE:
-            queue_decision_execution(decision.pk)
+            queue_decision_execution(decision.pk, countdown=countdown)
     logger.info(
         "%s proposed %s for booking %s: %s (%s)",
         proposal.workflow,

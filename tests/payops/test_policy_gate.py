@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -308,3 +309,22 @@ def test_automation_limit_cannot_exceed_what_a_person_must_approve() -> None:
 
     with pytest.raises(IntegrityError), transaction.atomic():
         set_policy(automate_max_amount_minor=60_000, approver_threshold_minor=50_000)
+
+
+def test_a_decision_for_later_runs_only_once_due_and_the_sweep_sends_it(
+    outside: FakeOutsideSystem, django_capture_on_commit_callbacks: Any
+) -> None:
+    set_policy(mode=Mode.AUTOMATE)
+    due = timezone.now() + timedelta(hours=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = submit_proposal(dataclasses.replace(reminder_proposal("B-later"), not_before=due))
+    decision.refresh_from_db()
+    assert (decision.outcome, decision.next_attempt_at) == (Outcome.PENDING, due)
+    assert outside.calls == 0  # the message sent now found it not yet due
+    assert sweep_executions(now=due - timedelta(minutes=1)) == 0
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        assert sweep_executions(now=due + timedelta(seconds=1)) == 1
+    assert len(sent) == 1
+    Decision.objects.filter(pk=decision.pk).update(next_attempt_at=timezone.now())  # time passes
+    assert execute_decision(decision.pk) == Outcome.EXECUTED
+    assert outside.calls == 1
