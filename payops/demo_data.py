@@ -87,11 +87,19 @@ def _stripe_event(rng: random.Random, when: datetime, booking: str, amount: int,
 
 
 def _demo_policies() -> None:
-    """Put the review workflows in suggest mode, unless an Admin has already set them."""
+    """Put the review workflows in suggest mode and payment collection in automate, unless an Admin has set them."""
     for policy in WorkflowPolicy.objects.filter(workflow__in=["dunning", "refunds", "disputes"], mode=Mode.MONITOR):
         if not policy.history.exists():  # rows made by the data migration have no history yet
             policy.mode = Mode.SUGGEST
             policy.save()  # through save(), so the change is in the policy's history
+    for policy in WorkflowPolicy.objects.filter(workflow="payments", mode=Mode.MONITOR):
+        if not policy.history.exists():
+            # A pay link moves no money: automate up to CAD 5,000 (the simulator's account currency).
+            policy.mode = Mode.AUTOMATE
+            policy.threshold_currency = "cad"
+            policy.automate_max_amount_minor = policy.approver_threshold_minor = 500_000
+            policy.second_approval_threshold_minor = max(policy.second_approval_threshold_minor, 500_000)
+            policy.save()
 
 
 def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callable[[int], None]) -> tuple[int, int]:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "bookings",
     "fraud",
     "dunning",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,11 @@ DJSTRIPE_USE_NATIVE_JSONFIELD = True
 # Several secrets at once so a rotation never drops events.
 STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRETS", ["whsec_payops_local_development_only"] if EMBEDDED else [])
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+# The pay page confirms payments in the browser with Stripe.js (pk_test_… or
+# pk_live_…); with the stand-in it offers Stripe's test cards instead.
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+# A pay link in a Checkfront note stops working after this many days.
+PAY_LINK_MAX_AGE_DAYS = env_int("PAY_LINK_MAX_AGE_DAYS", 30, minimum=1)
 
 # --- Checkfront -----------------------------------------------------------
 

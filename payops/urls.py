@@ -14,6 +14,8 @@ console_patterns = [
 urlpatterns = [
     path("", include((console_patterns, "console"))),
     path("bookings/", include("bookings.urls")),
+    # The customer's pay page: public, the signed token is the credential.
+    path("pay/", include("payments.urls")),
     path("webhooks/<slug:source>/", webhook_views.inbound_webhook, name="webhook"),
     # Checkfront signs nothing: its webhooks authenticate by a secret in the path.
     path("webhooks/<slug:source>/<str:token>/", webhook_views.inbound_webhook, name="webhook-with-token"),
