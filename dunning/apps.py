@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class DunningConfig(AppConfig):
     name = "dunning"
     verbose_name = "Failed-payment recovery"
+
+    def ready(self) -> None:
+        from dunning import executors  # noqa: F401 - registers the dunning actions' executors
+        from dunning.recovery import on_payment_failed, on_payment_succeeded
+        from payops import stripe_signals
+
+        stripe_signals.payment_failed.connect(on_payment_failed, dispatch_uid="dunning-payment-failed")
+        stripe_signals.payment_succeeded.connect(on_payment_succeeded, dispatch_uid="dunning-payment-succeeded")

@@ -276,6 +276,17 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 # A pay link in a Checkfront note stops working after this many days.
 PAY_LINK_MAX_AGE_DAYS = env_int("PAY_LINK_MAX_AGE_DAYS", 30, minimum=1)
 
+# --- Failed-payment recovery (dunning) --------------------------------------
+
+DUNNING_MAX_RETRIES = env_int("DUNNING_MAX_RETRIES", 4, minimum=0)
+# Money must be in this long before the activity starts: no retry is planned later.
+DUNNING_SERVICE_MARGIN_HOURS = env_int("DUNNING_SERVICE_MARGIN_HOURS", 48, minimum=0)
+# The booking is held in Checkfront this long after the first failure; recovery ends with it.
+DUNNING_HOLD_HOURS = env_int("DUNNING_HOLD_HOURS", 48, minimum=1)
+DUNNING_MIN_GAP_HOURS = env_int("DUNNING_MIN_GAP_HOURS", 4, minimum=1)
+# At or above this (in minor units of the booking's currency), a person decides before a booking is cancelled.
+DUNNING_HIGH_VALUE_MINOR = env_int("DUNNING_HIGH_VALUE_MINOR", 50_000, minimum=0)
+
 # --- Checkfront -----------------------------------------------------------
 
 # CHECKFRONT_HOST is the account's host (your-company.checkfront.com);

@@ -1,0 +1,380 @@
+"""Recovering a failed booking payment: record the attempt, classify the decline, plan the next step, propose it.
+
+Runs from the Stripe signal receivers, inside the transaction that follows
+the mirror update: database only, no network (the executors do the I/O).
+Every failure of a PaymentIntent PayOps created for a booking opens or
+advances its RecoveryCase; a success closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from djstripe import models as djstripe_models
+
+from bookings.models import Booking
+from dunning import actions
+from dunning.decline_codes import DeclineVerdict, classify_decline
+from dunning.models import Initiator, MessageKind, RecoveryCase, RecoveryStatus, RetryAttempt
+from dunning.network_rules import PastAttempt, RetryLimits
+from dunning.planner import RecoveryContext, RecoveryPlan, plan_recovery
+from dunning.retry_model import current_model
+from payops.stripe_queries import BOOKING_METADATA_KEY
+
+logger = logging.getLogger(__name__)
+
+# How far back the card networks count attempts on a card (the longest window).
+_NETWORK_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a failed PaymentIntent says about the failure, lifted out of Stripe's JSON."""
+
+    payment_intent_id: str
+    booking_code: str
+    customer_id: str
+    amount_minor: int
+    currency: str
+    charge_id: str
+    code: str
+    decline_code: str
+    advice_code: str
+    network_advice_code: str
+    payment_method_id: str
+    card_brand: str
+    card_funding: str
+    card_country: str
+    card_fingerprint: str
+
+
+def _id(value: Any) -> str:
+    return str(value.get("id", "")) if isinstance(value, dict) else str(value or "")
+
+
+def failure_from(intent: dict[str, Any]) -> Failure | None:
+    """The failure, or None for a PaymentIntent PayOps did not create for a booking."""
+    booking_code = str((intent.get("metadata") or {}).get(BOOKING_METADATA_KEY, ""))
+    error = intent.get("last_payment_error") or {}
+    if not booking_code or not error:
+        return None
+    method = error.get("payment_method") if isinstance(error.get("payment_method"), dict) else {}
+    card = (method or {}).get("card") or {}
+    return Failure(
+        payment_intent_id=str(intent["id"]),
+        booking_code=booking_code,
+        customer_id=_id(intent.get("customer")),
+        amount_minor=int(intent.get("amount") or 0),
+        currency=str(intent.get("currency") or ""),
+        charge_id=_id(error.get("charge")) or _id(intent.get("latest_charge")),
+        code=str(error.get("code") or ""),
+        decline_code=str(error.get("decline_code") or ""),
+        advice_code=str(error.get("advice_code") or ""),
+        network_advice_code=str(error.get("network_advice_code") or ""),
+        payment_method_id=_id(error.get("payment_method")) or _id(intent.get("payment_method")),
+        card_brand=str(card.get("brand") or ""),
+        card_funding=str(card.get("funding") or ""),
+        card_country=str(card.get("country") or ""),
+        card_fingerprint=str(card.get("fingerprint") or ""),
+    )
+
+
+def limits_from_settings() -> RetryLimits:
+    return RetryLimits(
+        max_retries=settings.DUNNING_MAX_RETRIES,
+        service_margin=timedelta(hours=settings.DUNNING_SERVICE_MARGIN_HOURS),
+        hold_window=timedelta(hours=settings.DUNNING_HOLD_HOURS),
+        min_gap=timedelta(hours=settings.DUNNING_MIN_GAP_HOURS),
+        escalate_at_minor=settings.DUNNING_HIGH_VALUE_MINOR,
+    )
+
+
+def _language(booking: Booking | None) -> str:
+    if booking is None:
+        return ""
+    for source in (booking.form_fields, booking.raw.get("customer") or {}, booking.raw):
+        if isinstance(source, dict):
+            for key in ("language", "lang", "locale", "customer_language"):
+                if source.get(key):
+                    return str(source[key])[:16]
+    return ""
+
+
+def _open_case(
+    failure: Failure, booking: Booking | None, now: datetime, limits: RetryLimits
+) -> tuple[RecoveryCase, bool]:
+    case = RecoveryCase.objects.select_for_update().filter(payment_intent_id=failure.payment_intent_id).first()
+    if case is not None:
+        return case, False
+    service_start = booking.start_at if booking else None
+    # Recovery ends with the hold, and never later than the margin before the activity.
+    hold_until = now + limits.hold_window
+    if service_start is not None:
+        hold_until = max(now, min(hold_until, service_start - limits.service_margin))
+    case = RecoveryCase.objects.create(
+        payment_intent_id=failure.payment_intent_id,
+        booking_code=failure.booking_code,
+        customer_id=failure.customer_id,
+        customer_email=booking.customer_email if booking else "",
+        customer_name=booking.customer_name if booking else "",
+        language=_language(booking),
+        amount_minor=failure.amount_minor,
+        currency=failure.currency,
+        payment_method_id=failure.payment_method_id,
+        card_fingerprint=failure.card_fingerprint,
+        card_brand=failure.card_brand,
+        card_country=failure.card_country,
+        card_funding=failure.card_funding,
+        first_failed_at=now,
+        last_failed_at=now,
+        hold_until=hold_until,
+        service_start_at=service_start,
+    )
+    return case, True
+
+
+def _retry_decision_params(case: RecoveryCase, number: int) -> tuple[dict[str, Any], float | None, str]:
+    """What the planner saw when it chose retry `number` (for the training data)."""
+    from audit.models import Decision
+
+    decision = (
+        Decision.objects.filter(workflow=actions.WORKFLOW, action=actions.RETRY, booking_id=case.booking_code)
+        .filter(params__case_id=case.pk, params__attempt=number)
+        .order_by("-created_at")
+        .first()
+    )
+    if decision is None:
+        return {}, None, ""
+    features = decision.params.get("features") or {}
+    return (features if isinstance(features, dict) else {}), decision.params.get("probability"), decision.model_version
+
+
+def _record_attempt(
+    case: RecoveryCase,
+    *,
+    charge_id: str,
+    succeeded: bool,
+    verdict: DeclineVerdict | None,
+    failure: Failure | None,
+    now: datetime,
+) -> RetryAttempt | None:
+    if charge_id and case.attempts.filter(charge_id=charge_id).exists():
+        return None  # a replayed or re-delivered event: already recorded
+    number = case.attempts.count()
+    features, predicted, version = _retry_decision_params(case, number) if number else ({}, None, "")
+    return RetryAttempt.objects.create(
+        case=case,
+        number=number,
+        attempted_at=now,
+        succeeded=succeeded,
+        initiator=Initiator.CUSTOMER if number == 0 else Initiator.MERCHANT,
+        decline_code=verdict.code if verdict else "",
+        decline_class=verdict.decline_class if verdict else "",
+        advice_code=failure.advice_code if failure else "",
+        network_advice_code=failure.network_advice_code if failure else "",
+        amount_minor=case.amount_minor,
+        currency=case.currency,
+        card_fingerprint=case.card_fingerprint,
+        card_brand=case.card_brand,
+        charge_id=charge_id,
+        features=features,
+        predicted_success=predicted,
+        model_version=version,
+    )
+
+
+def on_payment_failed(sender: Any, *, mirrored: Any, stale: bool, **_: Any) -> None:
+    if stale:
+        logger.info(
+            "payment_failed for %s is stale (now %s); nothing to plan", mirrored.id, mirrored.stripe_data.get("status")
+        )
+        return
+    record_failure_and_plan(mirrored.stripe_data, now=timezone.now())
+
+
+def on_payment_succeeded(sender: Any, *, mirrored: Any, **_: Any) -> None:
+    record_recovery(mirrored.stripe_data, now=timezone.now())
+
+
+def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | None:
+    """Open or advance the case for this failure and propose the next step. Safe to run twice for one failure."""
+    failure = failure_from(intent)
+    if failure is None:
+        return None
+    booking = Booking.objects.filter(code=failure.booking_code).first()
+    limits = limits_from_settings()
+    with transaction.atomic():
+        case, opened = _open_case(failure, booking, now, limits)
+        if case.status != RecoveryStatus.ACTIVE:
+            logger.info("recovery of %s is %s: no automatic step", case.booking_code, case.status)
+            return case
+        verdict = classify_decline(
+            code=failure.code,
+            decline_code=failure.decline_code,
+            advice_code=failure.advice_code,
+            network_advice_code=failure.network_advice_code,
+            card_brand=case.card_brand,
+            card_funding=case.card_funding,
+            card_country=case.card_country,
+        )
+        attempt = _record_attempt(
+            case, charge_id=failure.charge_id, succeeded=False, verdict=verdict, failure=failure, now=now
+        )
+        if attempt is None:
+            return case
+        RecoveryCase.objects.filter(pk=case.pk).update(
+            retries=attempt.number,
+            last_failed_at=now,
+            decline_class=verdict.decline_class,
+            last_decline_code=verdict.code,
+            next_retry_at=None,
+        )
+        case.refresh_from_db()
+        if opened and case.hold_until and case.hold_until > now:
+            actions.propose_end(case)
+        plan = plan_recovery(_context(case, verdict, now), now=now, model=current_model(), limits=limits)
+        _propose(case, plan, verdict, attempt_number=attempt.number)
+    return case
+
+
+def record_recovery(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | None:
+    """The payment went through: close the case and thank the customer. Safe to run twice."""
+    with transaction.atomic():
+        case = RecoveryCase.objects.select_for_update().filter(payment_intent_id=intent.get("id")).first()
+        if case is None or case.status in (RecoveryStatus.RECOVERED, RecoveryStatus.CANCELLED):
+            return case
+        _record_attempt(
+            case, charge_id=_id(intent.get("latest_charge")), succeeded=True, verdict=None, failure=None, now=now
+        )
+        RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.RECOVERED, next_retry_at=None)
+        case.refresh_from_db()
+        actions.propose_notify(
+            case,
+            kind=MessageKind.RECOVERED,
+            reason=f"payment for {case.booking_code} recovered after {case.retries} retries",
+            reasons=["the payment went through"],
+        )
+    logger.info("recovery of %s succeeded", case.booking_code)
+    return case
+
+
+def _history(case: RecoveryCase) -> dict[str, int]:
+    """The customer's past with us: what the model and the escalation rule weigh."""
+    others = RecoveryCase.objects.exclude(pk=case.pk)
+    by_customer = others.filter(customer_email=case.customer_email) if case.customer_email else others.none()
+    paid = (
+        Booking.objects.filter(customer_email=case.customer_email, currency=case.currency)
+        if case.customer_email
+        else Booking.objects.none()
+    )
+    chargebacks = (
+        djstripe_models.Dispute.objects.filter(charge__customer_id=case.customer_id).count() if case.customer_id else 0
+    )
+    return {
+        "lifetime_value_minor": int(paid.aggregate(total=Sum("paid_minor"))["total"] or 0),
+        "past_failures": RetryAttempt.objects.filter(case__in=by_customer, succeeded=False).count(),
+        "past_recoveries": by_customer.filter(status=RecoveryStatus.RECOVERED).count(),
+        "past_chargebacks": chargebacks,
+    }
+
+
+def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime) -> RecoveryContext:
+    attempts = (
+        [
+            PastAttempt(
+                at=a.attempted_at,
+                card_fingerprint=a.card_fingerprint,
+                amount_minor=a.amount_minor,
+                currency=a.currency,
+                initiator=a.initiator,
+                succeeded=a.succeeded,
+                network_advice_code=a.network_advice_code,
+            )
+            # The networks count attempts per card across bookings.
+            for a in RetryAttempt.objects.filter(
+                card_fingerprint=case.card_fingerprint, attempted_at__gte=now - _NETWORK_WINDOW
+            ).order_by("attempted_at")
+        ]
+        if case.card_fingerprint
+        else []
+    )
+    history = _history(case)
+    # The plan must finish when the hold ends: expressed to the planner as a
+    # service start one margin after the hold's end (or the real start, if earlier).
+    margin = timedelta(hours=settings.DUNNING_SERVICE_MARGIN_HOURS)
+    deadline = case.hold_until or now
+    if case.service_start_at is not None:
+        deadline = min(deadline, case.service_start_at - margin)
+    return RecoveryContext(
+        amount_minor=case.amount_minor,
+        currency=case.currency,
+        verdict=verdict,
+        card_brand=case.card_brand,
+        card_funding=case.card_funding,
+        card_country=case.card_country,
+        card_fingerprint=case.card_fingerprint,
+        first_failed_at=case.first_failed_at,
+        last_attempt_at=case.last_failed_at,
+        retries_so_far=case.retries,
+        attempts=attempts,
+        service_start_at=deadline + margin,
+        has_past_chargeback=history["past_chargebacks"] > 0,
+        **history,
+    )
+
+
+def _propose(case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, *, attempt_number: int) -> None:
+    params = plan.as_params()
+    reason = f"{verdict.staff_text} — plan: {plan.action.replace('_', ' ')}"
+    reasons = list(plan.reasons)
+    if plan.action == "retry" and plan.retry_at is not None:
+        actions.propose_retry(
+            case,
+            plan_params=params,
+            attempt=attempt_number + 1,
+            retry_at=plan.retry_at,
+            score=plan.score,
+            confidence=plan.confidence,
+            model_version=plan.model_version,
+            reason=reason,
+            reasons=reasons,
+        )
+        RecoveryCase.objects.filter(pk=case.pk).update(next_retry_at=plan.retry_at)
+        actions.propose_notify(
+            case,
+            kind=MessageKind.RETRY_SCHEDULED,
+            reason=f"tell the customer and hold {case.booking_code} until the retry",
+            reasons=reasons,
+            customer_text=verdict.customer_text,
+            next_attempt_at=plan.retry_at,
+            with_link=True,
+            hold=True,
+            model_version=plan.model_version,
+        )
+    elif plan.action == "request_card_update":
+        actions.propose_notify(
+            case,
+            kind=MessageKind.CARD_UPDATE,
+            reason=f"ask the customer for another card for {case.booking_code}",
+            reasons=reasons,
+            customer_text=verdict.customer_text,
+            with_link=True,
+            hold=True,
+            model_version=plan.model_version,
+        )
+    elif plan.action == "escalate":
+        actions.propose_escalation(
+            case, reason=reason, reasons=reasons, plan_params=params, model_version=plan.model_version
+        )
+    else:
+        history = _history(case)
+        actions.propose_cancellation(
+            case, reason=f"{reason}: nothing left to try", has_past_chargeback=history["past_chargebacks"] > 0
+        )
