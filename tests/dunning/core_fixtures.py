@@ -47,3 +47,16 @@ def make_context(
     }
     fields.update(overrides)
     return RecoveryContext(**fields)
+
+
+def store_weak_current_model(version: str = "retry-weak") -> None:
+    """A current model that knows nothing (always 50 %), so a trained one can beat it."""
+    from dunning.models import RetryModelVersion
+    from dunning.retry_features import FEATURE_NAMES
+    from dunning.retry_model import LogisticRetryModel
+
+    zero = tuple(0.0 for _ in FEATURE_NAMES)
+    weak = LogisticRetryModel(version, FEATURE_NAMES, zero, 0.0, zero, tuple(1.0 for _ in FEATURE_NAMES))
+    RetryModelVersion.objects.create(
+        version=version, algorithm="test", parameters=weak.to_parameters(), is_current=True
+    )
