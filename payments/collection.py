@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.models import Decision, Outcome
 from bookings.mirror import is_payable
-from bookings.models import Booking
+from bookings.models import CLOSED_STATUSES, Booking
 from payments.models import CollectionStatus, PaymentCollection
 from payops.money import from_minor
 from payops.policy_gate import Proposal, submit_proposal
@@ -140,18 +140,27 @@ def propose_confirmation(*, payment: SucceededPayment) -> Decision | None:
 
 
 def propose_cancellation(*, booking: Booking) -> Decision | None:
-    """A cancelled booking's open payment request is withdrawn, once."""
+    """Withdraw the open payment request of a booking cancelled, or with nothing left to pay, once."""
     collection = open_collection(booking.code)
     if collection is None or _in_flight(CANCEL_PAYMENT, booking_id=booking.code):
         return None
     asked = money(collection.amount_minor, collection.currency)
+    if booking.status in CLOSED_STATUSES:
+        why = "booking cancelled"
+        reason = f"Booking {booking.code} was cancelled ({booking.status}) before the customer paid {asked}"
+    else:
+        # Paid in full elsewhere (at the desk, by another link): a second payment would need a refund.
+        why = "nothing is due any more"
+        reason = f"Booking {booking.code} has nothing left to pay in Checkfront (status {booking.status})"
     return submit_proposal(
         _rule_proposal(
             action=CANCEL_PAYMENT,
-            reason=f"Booking {booking.code} was cancelled ({booking.status}) before the customer paid {asked}: "
-            "withdraw the payment request",
-            reasons=[f"Checkfront status {booking.status}", f"open payment request for {asked}"],
-            params={"collection_id": collection.pk, "payment_intent_id": collection.payment_intent_id},
+            reason=f"{reason}: withdraw the payment request for {asked}",
+            reasons=[
+                f"Checkfront status {booking.status}, {money(booking.due_minor, booking.currency)} due",
+                f"open payment request for {asked}",
+            ],
+            params={"collection_id": collection.pk, "payment_intent_id": collection.payment_intent_id, "why": why},
             booking_id=booking.code,
             stripe_ids=[collection.payment_intent_id] if collection.payment_intent_id else [],
         )

@@ -265,7 +265,7 @@ def _payment_problem(collection: PaymentCollection, data: BookingData, received:
 
 @executes(CANCEL_PAYMENT)
 def cancel_payment(decision: Decision) -> dict[str, Any]:
-    """Withdraw a cancelled booking's payment request; a payment that already went through is flagged for a refund."""
+    """Withdraw a payment request no longer wanted; a payment that already went through is flagged for a refund."""
     collection = PaymentCollection.objects.get(pk=decision.params["collection_id"])
     if collection.status != CollectionStatus.OPEN:
         return {"already": collection.status, "collection_id": collection.pk}
@@ -290,7 +290,7 @@ def cancel_payment(decision: Decision) -> dict[str, Any]:
             client=client,
             collection=collection,
             key=operation_key(decision.idempotency_key, "cancel_note"),
-            body=f"Payment request for {asked} withdrawn: booking cancelled"
+            body=f"Payment request for {asked} withdrawn: {decision.params.get('why') or 'booking cancelled'}"
             + (f" (Stripe {pi_id} canceled)" if pi_id else ""),
         )
     return {"canceled": pi_id, "collection_id": collection.pk, "note_written": written}
@@ -299,14 +299,14 @@ def cancel_payment(decision: Decision) -> dict[str, Any]:
 def _paid_before_cancel(
     decision: Decision, collection: PaymentCollection, client: CheckfrontClient, asked: str
 ) -> dict[str, Any]:
-    why = "the booking was cancelled after the customer paid: refund the payment"
+    why = f"the payment request was withdrawn ({decision.params.get('why')}) after the customer paid: refund it"
     domain.mark_succeeded(collection, needs_refund=True, flag_reason=why)
     write_note_once(
         client=client,
         collection=collection,
         key=operation_key(decision.idempotency_key, "refund_note"),
-        body=f"Booking cancelled, but the customer had already paid {asked} (Stripe {collection.payment_intent_id}): "
-        "refund it",
+        body=f"Payment request withdrawn ({decision.params.get('why')}), but the customer had already paid {asked} "
+        f"(Stripe {collection.payment_intent_id}): refund it",
     )
     return {
         "not_canceled": collection.payment_intent_id,

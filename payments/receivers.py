@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bookings import signals as booking_signals
-from bookings.models import Booking
+from bookings.mirror import is_payable
+from bookings.models import CLOSED_STATUSES, Booking
 from payments import collection
 from payops import stripe_signals
 
@@ -20,9 +21,17 @@ def on_booking_payable(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
 
 
 def on_booking_changed(sender: Any, *, booking: Booking, changed_fields: list[str], **kwargs: Any) -> None:
-    # A new amount due while a payment request is open: the request should follow it.
-    if {"due_minor", "currency"} & set(changed_fields) and collection.open_collection(booking.code) is not None:
+    # While a payment request is open it follows the booking: a new amount
+    # due changes it, nothing left to pay withdraws it (cancellations have
+    # their own signal).
+    if not {"due_minor", "currency", "status"} & set(changed_fields):
+        return
+    if collection.open_collection(booking.code) is None or booking.status in CLOSED_STATUSES:
+        return
+    if is_payable(booking.status, booking.due_minor):
         collection.propose_collection(booking=booking)
+    else:
+        collection.propose_cancellation(booking=booking)
 
 
 def on_booking_cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> None:

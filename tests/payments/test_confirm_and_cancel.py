@@ -51,6 +51,21 @@ def test_cancelling_the_booking_cancels_its_open_payment_intent(automate: StandI
     assert len(notes_on(code)) == 2
 
 
+def test_a_booking_paid_in_full_elsewhere_withdraws_its_payment_request(automate: StandIns) -> None:
+    code = new_booking(automate)
+    collection = collection_of(code)
+    automate.checkfront.add_payment(code, amount="186.90", gateway_id="POS")  # paid at the desk
+    automate.settle()
+    [decision] = decisions(CANCEL_PAYMENT, code)
+    assert "has nothing left to pay" in decision.reason
+    assert automate.stripe.get(collection.payment_intent_id)["status"] == "canceled"
+    assert collection_of(code).status == CollectionStatus.CANCELED
+    assert notes_on(code)[-1] == (
+        f"Payment request for CAD 186.90 withdrawn: nothing is due any more (Stripe {collection.payment_intent_id} "
+        "canceled)"
+    )
+
+
 def test_a_replayed_payment_event_or_a_rerun_executor_records_the_payment_once(
     automate: StandIns, client: Client
 ) -> None:
@@ -87,7 +102,9 @@ def test_a_payment_that_beat_the_cancellation_is_flagged_for_a_refund_not_cancel
     assert automate.stripe.get(collection.payment_intent_id)["status"] == "succeeded"
     collection.refresh_from_db()
     assert (collection.status, collection.needs_refund) == (CollectionStatus.SUCCEEDED, True)
-    assert notes_on(code)[-1].startswith("Booking cancelled, but the customer had already paid CAD 186.90")
+    assert notes_on(code)[-1].startswith(
+        "Payment request withdrawn (booking cancelled), but the customer had already paid CAD 186.90"
+    )
 
     automate.stripe.enable_webhooks()
     [event] = paid_events(automate, collection.payment_intent_id)
