@@ -25,6 +25,7 @@ from dunning.decline_codes import DeclineVerdict, classify_decline
 from dunning.models import Initiator, MessageKind, RecoveryCase, RecoveryStatus, RetryAttempt
 from dunning.network_rules import PastAttempt, RetryLimits
 from dunning.planner import RecoveryContext, RecoveryPlan, plan_recovery
+from dunning.retry_features import RetryFeatures
 from dunning.retry_model import current_model
 from payops.stripe_queries import BOOKING_METADATA_KEY
 
@@ -330,6 +331,25 @@ def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime) -> Reco
     )
 
 
+def _retry_features(case: RecoveryCase, verdict: DeclineVerdict, at: datetime) -> dict[str, Any]:
+    """What the model saw for the chosen retry: stored with the decision, copied onto the attempt it becomes."""
+    history = _history(case)
+    return RetryFeatures.at_time(
+        at=at,
+        first_failed_at=case.first_failed_at,
+        last_attempt_at=case.last_failed_at,
+        decline_class=verdict.decline_class,
+        decline_code=verdict.code,
+        attempts_so_far=case.retries,
+        amount_minor=case.amount_minor,
+        currency=case.currency,
+        card_brand=case.card_brand,
+        card_funding=case.card_funding,
+        card_country=case.card_country,
+        **history,
+    ).as_dict()
+
+
 def _propose(case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, *, attempt_number: int) -> None:
     params = plan.as_params()
     reason = f"{verdict.staff_text} — plan: {plan.action.replace('_', ' ')}"
@@ -337,7 +357,7 @@ def _propose(case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, *,
     if plan.action == "retry" and plan.retry_at is not None:
         actions.propose_retry(
             case,
-            plan_params=params,
+            plan_params={**params, "features": _retry_features(case, verdict, plan.retry_at)},
             attempt=attempt_number + 1,
             retry_at=plan.retry_at,
             score=plan.score,

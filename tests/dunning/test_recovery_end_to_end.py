@@ -108,6 +108,10 @@ def test_a_declined_card_is_retried_when_planned_and_the_booking_is_confirmed(re
     assert recovering.checkfront.booking(code)["status_id"] == "PAID"
     attempts = list(RetryAttempt.objects.filter(case=case).values_list("number", "succeeded"))
     assert attempts == [(0, False), (1, True)]
+    # The retry keeps what the model saw when it chose it: the training data.
+    retried = RetryAttempt.objects.get(case=case, number=1)
+    assert retried.features["decline_code"] == "insufficient_funds"
+    assert retried.model_version == retry.model_version and retried.predicted_success is not None
     assert CustomerMessage.objects.filter(case=case, kind=MessageKind.RECOVERED).exists()
 
 
