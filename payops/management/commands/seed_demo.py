@@ -6,7 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from dunning.models import RecoveryCase
+from dunning.synthetic_history import generate_history
 from payops.demo_data import DEMO_USERS, seed_demo
 from payops.env import env_str
 from payops.models import InboundEvent
@@ -23,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=120, help="Stripe events to generate (default 120)")
         parser.add_argument("--seed", type=int, default=7, help="random seed, for a repeatable day")
         parser.add_argument("--force", action="store_true", help="add another day even if demo data exists")
+        parser.add_argument(
+            "--recovery-cases",
+            type=int,
+            default=3000,
+            help="synthetic failed-payment history for the retry model (default 3000; 0 for none)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -46,3 +55,21 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"demo logins: {', '.join(DEMO_USERS)} (password from PAYOPS_DEMO_PASSWORD or 'payops-demo')")
+        self.seed_recovery_history(options["recovery_cases"], options["seed"])
+
+    def seed_recovery_history(self, cases: int, seed: int) -> None:
+        """Six months of made-up recoveries, so `train_retry_model` has something to learn from."""
+        if not 0 <= cases <= 100_000:
+            raise CommandError("--recovery-cases must be between 0 and 100000")
+        if not cases or RecoveryCase.objects.exists():
+            return
+
+        shown: set[int] = set()
+
+        def progress(done: int, total: int) -> None:
+            if (done % 500 == 0 or done == total) and done not in shown:
+                shown.add(done)
+                self.stdout.write(f"  {done}/{total} synthetic recovery cases")
+
+        written = generate_history(cases=cases, seed=seed, end=timezone.now(), progress=progress)
+        self.stdout.write(self.style.SUCCESS(f"seeded {written} synthetic recovery cases for the retry model"))
