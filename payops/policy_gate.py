@@ -119,9 +119,12 @@ def automation_blockers(policy: WorkflowPolicy, proposal: Proposal) -> list[str]
         blockers.append(
             f"confidence {proposal.confidence:.2f} below the automation minimum {policy.automate_min_confidence:.2f}"
         )
+    if not proposal.moves_money:
+        # The amount limits bound money moved; an email or a note about a
+        # booking of any size moves none (its amount is there to explain it).
+        return blockers
     if proposal.amount_minor is None:
-        if proposal.moves_money:
-            blockers.append("no amount given for an action that moves money")
+        blockers.append("no amount given for an action that moves money")
     else:
         if proposal.currency != policy.threshold_currency:
             blockers.append(
@@ -137,7 +140,7 @@ def automation_blockers(policy: WorkflowPolicy, proposal: Proposal) -> list[str]
 def review_requirements(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, int]:
     """Who must approve a queued proposal, and how many different people."""
     amount = proposal.amount_minor
-    if amount is None:
+    if amount is None or not proposal.moves_money:
         return ApproverRole.REVIEWER, 1
     if proposal.currency != policy.threshold_currency:
         # Thresholds cannot be compared across currencies: ask for an Approver.

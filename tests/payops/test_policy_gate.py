@@ -295,13 +295,22 @@ def test_unknown_risk_or_amount_is_never_automated(
 def test_an_action_that_moves_no_money_may_be_automated_without_an_amount(
     outside: FakeOutsideSystem, django_capture_on_commit_callbacks: Any
 ) -> None:
-    import dataclasses
-
     set_policy(mode=Mode.AUTOMATE)
     proposal = dataclasses.replace(reminder_proposal("B14"), amount_minor=None, currency="", moves_money=False)
     with django_capture_on_commit_callbacks(execute=True):
         decision = submit_proposal(proposal)
     assert decision.route == Route.EXECUTE
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(10_001, "usd"), (500, "eur")])
+def test_amount_limits_bound_money_moved_not_a_note_about_a_large_or_foreign_booking(
+    outside: FakeOutsideSystem, amount: int, currency: str
+) -> None:
+    set_policy(mode=Mode.AUTOMATE)
+    note = dataclasses.replace(reminder_proposal("B15"), amount_minor=amount, currency=currency, moves_money=False)
+    assert submit_proposal(note).route == Route.EXECUTE
+    charge = dataclasses.replace(reminder_proposal("B16"), amount_minor=amount, currency=currency)
+    assert submit_proposal(charge).route == Route.QUEUE
 
 
 def test_automation_limit_cannot_exceed_what_a_person_must_approve() -> None:
