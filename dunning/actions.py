@@ -24,7 +24,6 @@ NOTIFY = "dunning.notify_customer"
 RETRY = "dunning.retry_payment"
 ESCALATE = "dunning.escalate"
 CANCEL = "dunning.cancel_booking"
-END = "dunning.end_recovery"
 RULES_VERSION = "dunning-rules-1"
 # Risk given to steps that must always reach a person: above any automation limit.
 FOR_A_PERSON = 100.0
@@ -155,25 +154,6 @@ def propose_cancellation(case: RecoveryCase, *, reason: str, has_past_chargeback
             confidence=1.0,
             model_version=RULES_VERSION,
             moves_money=False,
-        )
-    )
-
-
-def propose_end(case: RecoveryCase) -> Decision:
-    """The check that runs when the hold ends (the due-decision sweep sends it then)."""
-    assert case.hold_until is not None
-    return submit_proposal(
-        Proposal(
-            **_base(case),
-            action=END,
-            reason=f"the hold on {case.booking_code} ends at {case.hold_until:%Y-%m-%d %H:%M} UTC",
-            reasons=["recovery ends with the hold"],
-            params={"case_id": case.pk},
-            score=0.0,
-            confidence=1.0,
-            model_version=RULES_VERSION,
-            moves_money=False,
-            not_before=case.hold_until,
         )
     )
 

@@ -1,4 +1,4 @@
-"""The dunning actions, carried out once each: tell and hold, retry the charge, escalate, cancel, end the hold.
+"""The dunning actions, carried out once each: tell and hold, retry the charge, escalate, cancel.
 
 Every outside write goes through the Stripe gateway (with a key per write of
 the decision) or the Checkfront client, after re-reading what it is about to
@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from audit.models import Decision, Outcome
+from audit.models import Decision
 from bookings.checkfront_client import CheckfrontClient, CheckfrontError
 from bookings.models import CLOSED_STATUSES
 from dunning import actions
@@ -145,20 +144,3 @@ def cancel_booking(decision: Decision) -> dict[str, Any]:
     RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.CANCELLED, next_retry_at=None)
     _send(case, decision, MessageKind.CANCELLED, _facts(decision, case))
     return {"cancelled": case.booking_code}
-
-
-@executes(actions.END)
-def end_recovery(decision: Decision) -> dict[str, Any]:
-    """The hold is over: a recovered case needs nothing; otherwise propose the cancellation (a person first
-    for high-value bookings and customers with past chargebacks)."""
-    case = _case(decision)
-    if case.status != RecoveryStatus.ACTIVE:
-        return {"skipped": f"recovery is {case.status}"}
-    earlier = Decision.objects.filter(action=actions.CANCEL, params__case_id=case.pk).exclude(
-        outcome__in=[Outcome.REJECTED, Outcome.FAILED, Outcome.EXPIRED, Outcome.LOGGED]
-    )
-    if earlier.exists():
-        return {"skipped": "a cancellation is already decided"}
-    with transaction.atomic():
-        final = actions.propose_cancellation(case, reason="the hold ended without a successful payment")
-    return {"proposed": final.action, "decision": str(final.pk), "route": final.route}

@@ -19,6 +19,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from djstripe import models as djstripe_models
 
+from audit.models import Decision, Outcome
 from bookings.models import Booking
 from dunning import actions
 from dunning.decline_codes import DeclineVerdict, classify_decline
@@ -108,12 +109,10 @@ def _language(booking: Booking | None) -> str:
     return ""
 
 
-def _open_case(
-    failure: Failure, booking: Booking | None, now: datetime, limits: RetryLimits
-) -> tuple[RecoveryCase, bool]:
+def _open_case(failure: Failure, booking: Booking | None, now: datetime, limits: RetryLimits) -> RecoveryCase:
     case = RecoveryCase.objects.select_for_update().filter(payment_intent_id=failure.payment_intent_id).first()
     if case is not None:
-        return case, False
+        return case
     service_start = booking.start_at if booking else None
     # Recovery ends with the hold, and never later than the margin before the activity.
     hold_until = now + limits.hold_window
@@ -138,13 +137,11 @@ def _open_case(
         hold_until=hold_until,
         service_start_at=service_start,
     )
-    return case, True
+    return case
 
 
 def _retry_decision_params(case: RecoveryCase, number: int) -> tuple[dict[str, Any], float | None, str]:
     """What the planner saw when it chose retry `number` (for the training data)."""
-    from audit.models import Decision
-
     decision = (
         Decision.objects.filter(workflow=actions.WORKFLOW, action=actions.RETRY, booking_id=case.booking_code)
         .filter(params__case_id=case.pk, params__attempt=number)
@@ -212,7 +209,7 @@ def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> Recover
     booking = Booking.objects.filter(code=failure.booking_code).first()
     limits = limits_from_settings()
     with transaction.atomic():
-        case, opened = _open_case(failure, booking, now, limits)
+        case = _open_case(failure, booking, now, limits)
         if case.status != RecoveryStatus.ACTIVE:
             logger.info("recovery of %s is %s: no automatic step", case.booking_code, case.status)
             return case
@@ -238,8 +235,6 @@ def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> Recover
             next_retry_at=None,
         )
         case.refresh_from_db()
-        if opened and case.hold_until and case.hold_until > now:
-            actions.propose_end(case)
         plan = plan_recovery(_context(case, verdict, now), now=now, model=current_model(), limits=limits)
         _propose(case, plan, verdict, attempt_number=attempt.number)
     return case
@@ -398,3 +393,35 @@ def _propose(case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, *,
         actions.propose_cancellation(
             case, reason=f"{reason}: nothing left to try", has_past_chargeback=history["past_chargebacks"] > 0
         )
+
+
+def end_expired_holds(*, now: datetime | None = None) -> int:
+    """Cases whose hold is over without payment: propose the cancellation (a person first for high-value
+    bookings and past chargebacks). Run by beat; each case gets one cancellation proposal."""
+    now = now or timezone.now()
+    proposed = 0
+    for pk in RecoveryCase.objects.filter(status=RecoveryStatus.ACTIVE, hold_until__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            case = RecoveryCase.objects.select_for_update().get(pk=pk)
+            if case.status != RecoveryStatus.ACTIVE or _cancellation_decided(case):
+                continue
+            actions.propose_cancellation(
+                case,
+                reason=f"the hold on {case.booking_code} ended at {case.hold_until:%Y-%m-%d %H:%M} UTC without payment",
+                has_past_chargeback=_history(case)["past_chargebacks"] > 0,
+            )
+            proposed += 1
+    if proposed:
+        logger.info("proposed cancelling %s bookings whose hold ended", proposed)
+    return proposed
+
+
+def _cancellation_decided(case: RecoveryCase) -> bool:
+    """A cancellation is already under way or waiting for a person (a rejected one leaves the case to staff)."""
+    return (
+        Decision.objects.filter(action=actions.CANCEL, params__case_id=case.pk)
+        .exclude(outcome__in=[Outcome.FAILED, Outcome.EXPIRED, Outcome.LOGGED])
+        .exists()
+    )

@@ -87,8 +87,17 @@ def _stripe_event(rng: random.Random, when: datetime, booking: str, amount: int,
 
 
 def _demo_policies() -> None:
-    """Put the review workflows in suggest mode and payment collection in automate, unless an Admin has set them."""
-    for policy in WorkflowPolicy.objects.filter(workflow__in=["dunning", "refunds", "disputes"], mode=Mode.MONITOR):
+    """Demo modes, unless an Admin has set them: collection and recovery automate within limits, the rest suggest."""
+    for policy in WorkflowPolicy.objects.filter(workflow="dunning", mode=Mode.MONITOR):
+        if not policy.history.exists():
+            # Holds and emails (risk 0) run on their own; retries the model is unsure of,
+            # and every cancellation of a high-value booking, wait for a person.
+            policy.mode = Mode.AUTOMATE
+            policy.automate_max_risk = 85
+            policy.automate_min_confidence = 0.5
+            policy.threshold_currency = "cad"
+            policy.save()
+    for policy in WorkflowPolicy.objects.filter(workflow__in=["refunds", "disputes"], mode=Mode.MONITOR):
         if not policy.history.exists():  # rows made by the data migration have no history yet
             policy.mode = Mode.SUGGEST
             policy.save()  # through save(), so the change is in the policy's history

@@ -286,6 +286,7 @@ DUNNING_HOLD_HOURS = env_int("DUNNING_HOLD_HOURS", 48, minimum=1)
 DUNNING_MIN_GAP_HOURS = env_int("DUNNING_MIN_GAP_HOURS", 4, minimum=1)
 # At or above this (in minor units of the booking's currency), a person decides before a booking is cancelled.
 DUNNING_HIGH_VALUE_MINOR = env_int("DUNNING_HIGH_VALUE_MINOR", 50_000, minimum=0)
+CELERY_BEAT_SCHEDULE["dunning-end-holds"] = {"task": "dunning.tasks.end_holds", "schedule": 60}
 
 # --- Checkfront -----------------------------------------------------------
 
