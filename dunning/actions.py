@@ -60,8 +60,11 @@ def propose_notify(
     with_link: bool = False,
     hold: bool = False,
     model_version: str = RULES_VERSION,
+    not_before: datetime | None = None,
+    plan_params: dict[str, Any] | None = None,
 ) -> Decision:
     params = {
+        **(plan_params or {}),
         "case_id": case.pk,
         "kind": kind,
         "customer_text": customer_text,
@@ -81,6 +84,7 @@ def propose_notify(
             confidence=1.0,
             model_version=model_version,
             moves_money=False,
+            not_before=not_before,
         )
     )
 
@@ -130,6 +134,7 @@ def propose_escalation(
             reasons=reasons,
             params={**plan_params, "case_id": case.pk},
             review_kind=ReviewKind.ESCALATION,
+            requires_person=True,
             score=FOR_A_PERSON,
             confidence=1.0,
             model_version=model_version,
@@ -150,6 +155,7 @@ def propose_cancellation(case: RecoveryCase, *, reason: str, has_past_chargeback
             params={"case_id": case.pk},
             review_kind=ReviewKind.CANCELLATION,
             # A person decides high-value and past-chargeback cancellations.
+            requires_person=bool(person),
             score=FOR_A_PERSON if person else 0.0,
             confidence=1.0,
             model_version=RULES_VERSION,

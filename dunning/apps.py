@@ -7,8 +7,9 @@ class DunningConfig(AppConfig):
 
     def ready(self) -> None:
         from dunning import executors  # noqa: F401 - registers the dunning actions' executors
-        from dunning.recovery import on_payment_failed, on_payment_succeeded
+        from dunning.recovery import on_payment_canceled, on_payment_failed, on_payment_succeeded
         from payops import stripe_signals
 
         stripe_signals.payment_failed.connect(on_payment_failed, dispatch_uid="dunning-payment-failed")
         stripe_signals.payment_succeeded.connect(on_payment_succeeded, dispatch_uid="dunning-payment-succeeded")
+        stripe_signals.payment_canceled.connect(on_payment_canceled, dispatch_uid="dunning-payment-canceled")

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from dunning.decline_codes import DeclineVerdict, classify_decline
 from dunning.models import RecoveryCase, RecoveryStatus, RetryAttempt
@@ -115,7 +116,7 @@ def _past(replay: ReplayCase, at: datetime) -> PastAttempt:
     return PastAttempt(at, case.card_fingerprint, case.amount_minor, case.currency, "merchant", False)
 
 
-def _history(replay: ReplayCase) -> dict[str, int]:
+def _history(replay: ReplayCase) -> dict[str, Any]:
     """The customer history the planner recorded on this case's first retry, if any."""
     for attempt in replay.attempts[1:]:
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from audit.models import Decision
+from audit.models import Decision, Outcome
 from bookings.checkfront_client import CheckfrontClient, CheckfrontError
 from bookings.models import CLOSED_STATUSES
 from dunning import actions
@@ -71,10 +71,12 @@ def notify_customer(decision: Decision) -> dict[str, Any]:
     """Tell the customer (email + note); while recovery runs, keep the booking held in Checkfront."""
     case = _case(decision)
     kind = str(decision.params.get("kind", ""))
+    if kind != MessageKind.RECOVERED and case.status != RecoveryStatus.ACTIVE:
+        return {"skipped": f"recovery is {case.status}: nothing to tell"}
     held = False
     if decision.params.get("hold") and case.status == RecoveryStatus.ACTIVE:
         status = _checkfront_status(case)
-        if status not in _SETTLED and status != "HOLD":
+        if status not in _SETTLED and status not in ("HOLD", "PART"):
             _set_status(case, "HOLD")
             held = True
     _send(case, decision, kind, _facts(decision, case))
@@ -94,8 +96,18 @@ def retry_payment(decision: Decision) -> dict[str, Any]:
         raise ExecutionError(str(exc), retryable=True) from exc
     if intent.status not in ("requires_payment_method", "requires_confirmation"):
         return {"skipped": f"payment is {intent.status}"}
+    booking_status = _checkfront_status(case)
+    if booking_status in _SETTLED:
+        return {"skipped": f"the booking is {booking_status} in Checkfront"}
     attempt = int(decision.params.get("attempt", 0))
     try:
+        if intent.setup_future_usage:
+            # Stripe refuses an off-session charge of a PaymentIntent set to save its card.
+            gateway.update_payment_intent(
+                case.payment_intent_id,
+                idempotency_key=operation_key(decision.idempotency_key, f"retry-{attempt}-unset-setup"),
+                setup_future_usage="",
+            )
         result = gateway.confirm_payment_intent(
             case.payment_intent_id,
             idempotency_key=operation_key(decision.idempotency_key, f"retry-{attempt}"),
@@ -122,25 +134,37 @@ def escalate(decision: Decision) -> dict[str, Any]:
 
 @executes(actions.CANCEL)
 def cancel_booking(decision: Decision) -> dict[str, Any]:
-    """Recovery failed: release the place in Checkfront, stop the payment, tell the customer."""
+    """Recovery failed: stop the payment first (nobody can pay it after), then release the place, then tell."""
     case = _case(decision)
     if case.status in (RecoveryStatus.RECOVERED, RecoveryStatus.CLOSED):
         return {"skipped": f"recovery is {case.status}"}
-    status = _checkfront_status(case)
-    if status == "PAID":
-        return {"skipped": "the booking was paid meanwhile"}
-    if status not in CLOSED_STATUSES:
-        _set_status(case, "STOP")  # an unlocked status: Checkfront releases the inventory
+    done = Decision.objects.filter(action=actions.CANCEL, params__case_id=case.pk, outcome=Outcome.EXECUTED)
+    if done.exclude(pk=decision.pk).exists():
+        return {"skipped": "another cancellation of this case already ran"}
+    gateway = stripe_gateway()
     try:
-        stripe_gateway().cancel_payment_intent(
-            case.payment_intent_id,
-            idempotency_key=operation_key(decision.idempotency_key, "cancel"),
-            reason="abandoned",
-        )
-    except StripeInvalidRequest:
-        logger.info("payment %s could not be cancelled (already final)", case.payment_intent_id)
+        intent = gateway.retrieve_payment_intent(case.payment_intent_id)
+        if intent.status in ("succeeded", "processing", "requires_capture"):
+            # Paid (or about to be) while this decision waited: the success closes the case.
+            return {"skipped": f"the payment is {intent.status}"}
+        if intent.status != "canceled":
+            gateway.cancel_payment_intent(
+                case.payment_intent_id,
+                idempotency_key=operation_key(decision.idempotency_key, "cancel"),
+                reason="abandoned",
+            )
+    except StripeInvalidRequest as exc:
+        # Refused because it moved on meanwhile: look again before releasing anything.
+        status = gateway.retrieve_payment_intent(case.payment_intent_id).status
+        if status != "canceled":
+            raise ExecutionError(f"payment {case.payment_intent_id} is {status}; not cancelled: {exc}") from exc
     except StripeGatewayError as exc:
         raise ExecutionError(str(exc), retryable=exc.retryable) from exc
+    status = _checkfront_status(case)
+    if status == "PAID":
+        return {"skipped": "the booking was paid in Checkfront meanwhile"}
+    if status not in CLOSED_STATUSES:
+        _set_status(case, "STOP")  # an unlocked status: Checkfront releases the inventory
     RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.CANCELLED, next_retry_at=None)
     _send(case, decision, MessageKind.CANCELLED, _facts(decision, case))
     return {"cancelled": case.booking_code}

@@ -52,6 +52,12 @@ class RecoveryContext:
     past_recoveries: int = 0
     past_chargebacks: int = 0
     has_past_chargeback: bool = False
+    # The booking is held until then: no retry is planned after it, and the
+    # customer may pay with another card until it (None: no hold).
+    hold_until: datetime | None = None
+    # A card saved on the customer can be charged again off-session; one that
+    # failed on the pay page was never saved, and only the customer can pay.
+    card_saved: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,14 +198,21 @@ def plan_recovery(context: RecoveryContext, *, now: datetime, model: RetryModel,
             service_start_at=context.service_start_at,
             limits=limits,
         )
+        if context.hold_until is not None and at >= context.hold_until:
+            refused.append(f"after the hold on the booking ends ({context.hold_until:%a %d %b %H:%M} UTC)")
+        if not context.card_saved:
+            refused.append("the card is not saved on the customer: Stripe refuses to charge it again")
         retries.append((Alternative(RETRY, at, probability, round(value), tuple(refused), why), features, why))
 
-    update = _card_update(context, time_left, limits)
+    update_left = (context.hold_until - now) if context.hold_until is not None else time_left
+    update = _card_update(context, update_left, limits)
     allowed = [alt for alt, _, _ in retries if not alt.refused_by and alt.expected_recovered_minor > 0]
     if not update.refused_by:
         allowed.append(update)
     high_stakes = amount >= limits.escalate_at_minor or context.has_past_chargeback or context.past_chargebacks > 0
-    time_remains = time_left is None or time_left > timedelta(0)
+    time_remains = (update_left is None or update_left > timedelta(0)) and (
+        time_left is None or time_left > timedelta(0)
+    )
     escalate = Alternative(ESCALATE, None, 0.0, 0, note="a person decides")
     give_up = Alternative(GIVE_UP, None, 0.0, 0, note="release the booking")
 

@@ -19,7 +19,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from djstripe import models as djstripe_models
 
-from audit.models import Decision, Outcome
+from audit.models import Decision, Outcome, Route
 from bookings.models import Booking
 from dunning import actions
 from dunning.decline_codes import DeclineVerdict, classify_decline
@@ -28,12 +28,19 @@ from dunning.network_rules import PastAttempt, RetryLimits
 from dunning.planner import RecoveryContext, RecoveryPlan, plan_recovery
 from dunning.retry_features import RetryFeatures
 from dunning.retry_model import current_model
+from payops.models import ReviewItem, ReviewStatus
 from payops.stripe_queries import BOOKING_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
 # How far back the card networks count attempts on a card (the longest window).
 _NETWORK_WINDOW = timedelta(days=30)
+# A hold ends this long before the activity at the latest.
+_HOLD_BEFORE_START = timedelta(hours=2)
+# Retries end this long before the hold does, so the last one never meets the end-of-hold check.
+_RETRY_BEFORE_HOLD_END = timedelta(hours=1)
+# Open decisions of a case that a new failure or its end make moot.
+_MOOT = [Outcome.PENDING, Outcome.QUEUED]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class Failure:
     card_funding: str
     card_country: str
     card_fingerprint: str
+    # Saved on the customer (charged off-session again) or not (a pay-page card that failed is never saved).
+    card_saved: bool
 
 
 def _id(value: Any) -> str:
@@ -85,6 +94,7 @@ def failure_from(intent: dict[str, Any]) -> Failure | None:
         card_funding=str(card.get("funding") or ""),
         card_country=str(card.get("country") or ""),
         card_fingerprint=str(card.get("fingerprint") or ""),
+        card_saved=bool((method or {}).get("customer")),
     )
 
 
@@ -114,10 +124,11 @@ def _open_case(failure: Failure, booking: Booking | None, now: datetime, limits:
     if case is not None:
         return case
     service_start = booking.start_at if booking else None
-    # Recovery ends with the hold, and never later than the margin before the activity.
+    # The place is held for the window, but never past a little before the
+    # activity: a last-minute booking still gets a short hold to pay by link.
     hold_until = now + limits.hold_window
     if service_start is not None:
-        hold_until = max(now, min(hold_until, service_start - limits.service_margin))
+        hold_until = max(now, min(hold_until, service_start - _HOLD_BEFORE_START))
     case = RecoveryCase.objects.create(
         payment_intent_id=failure.payment_intent_id,
         booking_code=failure.booking_code,
@@ -167,25 +178,44 @@ def _record_attempt(
         return None  # a replayed or re-delivered event: already recorded
     number = case.attempts.count()
     features, predicted, version = _retry_decision_params(case, number) if number else ({}, None, "")
+    # Only a retry PayOps made is merchant-initiated (and training data);
+    # the customer trying again on the pay page is not.
+    by_us = bool(features or predicted is not None)
     return RetryAttempt.objects.create(
         case=case,
         number=number,
         attempted_at=now,
         succeeded=succeeded,
-        initiator=Initiator.CUSTOMER if number == 0 else Initiator.MERCHANT,
+        initiator=Initiator.MERCHANT if by_us else Initiator.CUSTOMER,
         decline_code=verdict.code if verdict else "",
         decline_class=verdict.decline_class if verdict else "",
         advice_code=failure.advice_code if failure else "",
         network_advice_code=failure.network_advice_code if failure else "",
         amount_minor=case.amount_minor,
         currency=case.currency,
-        card_fingerprint=case.card_fingerprint,
-        card_brand=case.card_brand,
+        card_fingerprint=failure.card_fingerprint if failure and failure.card_fingerprint else case.card_fingerprint,
+        card_brand=failure.card_brand if failure and failure.card_brand else case.card_brand,
         charge_id=charge_id,
-        features=features,
-        predicted_success=predicted,
-        model_version=version,
+        features=features if by_us else {},
+        predicted_success=predicted if by_us else None,
+        model_version=version if by_us else "",
     )
+
+
+def expire_open_decisions(case: RecoveryCase, *, why: str) -> int:
+    """Pending retries and notices of the case, and their review items, no longer apply."""
+    moot = Decision.objects.filter(workflow=actions.WORKFLOW, booking_id=case.booking_code, outcome__in=_MOOT).filter(
+        params__case_id=case.pk
+    )
+    ids = list(moot.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    expired = Decision.objects.filter(pk__in=ids, outcome__in=_MOOT).update(
+        outcome=Outcome.EXPIRED, outcome_detail={"expired": why}, outcome_at=timezone.now()
+    )
+    ReviewItem.objects.filter(decision_id__in=ids, status=ReviewStatus.OPEN).update(status=ReviewStatus.EXPIRED)
+    logger.info("expired %s open dunning decisions of %s: %s", expired, case.booking_code, why)
+    return expired
 
 
 def on_payment_failed(sender: Any, *, mirrored: Any, stale: bool, **_: Any) -> None:
@@ -199,6 +229,22 @@ def on_payment_failed(sender: Any, *, mirrored: Any, stale: bool, **_: Any) -> N
 
 def on_payment_succeeded(sender: Any, *, mirrored: Any, **_: Any) -> None:
     record_recovery(mirrored.stripe_data, now=timezone.now())
+
+
+def on_payment_canceled(sender: Any, *, mirrored: Any, **_: Any) -> None:
+    close_cancelled(payment_intent_id=str(mirrored.id))
+
+
+def close_cancelled(*, payment_intent_id: str) -> RecoveryCase | None:
+    """The payment was cancelled elsewhere (the booking cancelled, the Dashboard): recovery has nothing left to do."""
+    with transaction.atomic():
+        case = RecoveryCase.objects.select_for_update().filter(payment_intent_id=payment_intent_id).first()
+        if case is None or case.status not in (RecoveryStatus.ACTIVE, RecoveryStatus.ESCALATED):
+            return case
+        RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.CLOSED, next_retry_at=None)
+        expire_open_decisions(case, why="the payment was cancelled")
+    logger.info("recovery of %s closed: its payment was cancelled", case.booking_code)
+    return case
 
 
 def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | None:
@@ -227,16 +273,29 @@ def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> Recover
         )
         if attempt is None:
             return case
+        expire_open_decisions(case, why=f"attempt {attempt.number} failed: planned again")
+        card = {}
+        if failure.payment_method_id:
+            # The customer may have paid with another card: the next step is about that one.
+            card = {
+                "payment_method_id": failure.payment_method_id,
+                "card_fingerprint": failure.card_fingerprint,
+                "card_brand": failure.card_brand,
+                "card_country": failure.card_country,
+                "card_funding": failure.card_funding,
+            }
         RecoveryCase.objects.filter(pk=case.pk).update(
-            retries=attempt.number,
+            retries=case.attempts.filter(initiator=Initiator.MERCHANT).count(),
             last_failed_at=now,
             decline_class=verdict.decline_class,
             last_decline_code=verdict.code,
             next_retry_at=None,
+            **card,
         )
         case.refresh_from_db()
-        plan = plan_recovery(_context(case, verdict, now), now=now, model=current_model(), limits=limits)
-        _propose(case, plan, verdict, attempt_number=attempt.number)
+        context = _context(case, verdict, now, card_saved=failure.card_saved)
+        plan = plan_recovery(context, now=now, model=current_model(), limits=limits)
+        _propose(case, plan, verdict, failure, attempt_number=case.attempts.count() - 1)
     return case
 
 
@@ -251,6 +310,7 @@ def record_recovery(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | 
         )
         RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.RECOVERED, next_retry_at=None)
         case.refresh_from_db()
+        expire_open_decisions(case, why="the payment went through")
         actions.propose_notify(
             case,
             kind=MessageKind.RECOVERED,
@@ -261,7 +321,7 @@ def record_recovery(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | 
     return case
 
 
-def _history(case: RecoveryCase) -> dict[str, int]:
+def _history(case: RecoveryCase) -> dict[str, Any]:
     """The customer's past with us: what the model and the escalation rule weigh."""
     others = RecoveryCase.objects.exclude(pk=case.pk)
     by_customer = others.filter(customer_email=case.customer_email) if case.customer_email else others.none()
@@ -281,7 +341,7 @@ def _history(case: RecoveryCase) -> dict[str, int]:
     }
 
 
-def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime) -> RecoveryContext:
+def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime, *, card_saved: bool) -> RecoveryContext:
     attempts = (
         [
             PastAttempt(
@@ -302,12 +362,6 @@ def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime) -> Reco
         else []
     )
     history = _history(case)
-    # The plan must finish when the hold ends: expressed to the planner as a
-    # service start one margin after the hold's end (or the real start, if earlier).
-    margin = timedelta(hours=settings.DUNNING_SERVICE_MARGIN_HOURS)
-    deadline = case.hold_until or now
-    if case.service_start_at is not None:
-        deadline = min(deadline, case.service_start_at - margin)
     return RecoveryContext(
         amount_minor=case.amount_minor,
         currency=case.currency,
@@ -320,7 +374,9 @@ def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime) -> Reco
         last_attempt_at=case.last_failed_at,
         retries_so_far=case.retries,
         attempts=attempts,
-        service_start_at=deadline + margin,
+        service_start_at=case.service_start_at,
+        hold_until=(case.hold_until - _RETRY_BEFORE_HOLD_END) if case.hold_until else None,
+        card_saved=card_saved,
         has_past_chargeback=history["past_chargebacks"] > 0,
         **history,
     )
@@ -345,12 +401,30 @@ def _retry_features(case: RecoveryCase, verdict: DeclineVerdict, at: datetime) -
     ).as_dict()
 
 
-def _propose(case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, *, attempt_number: int) -> None:
-    params = plan.as_params()
+def _propose(
+    case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, failure: Failure, *, attempt_number: int
+) -> None:
+    # The Decision says what was declined and how it was read, beside the plan.
+    params = {
+        **plan.as_params(),
+        "decline_class": verdict.decline_class,
+        "decline_code": verdict.code,
+        "advice_code": failure.advice_code,
+        "network_advice_code": failure.network_advice_code,
+        "card_saved": failure.card_saved,
+    }
     reason = f"{verdict.staff_text} — plan: {plan.action.replace('_', ' ')}"
     reasons = list(plan.reasons)
+    notice: dict[str, Any] = {
+        "plan_params": params,
+        "reasons": reasons,
+        "customer_text": verdict.customer_text,
+        "with_link": True,
+        "hold": True,
+        "model_version": plan.model_version,
+    }
     if plan.action == "retry" and plan.retry_at is not None:
-        actions.propose_retry(
+        retry = actions.propose_retry(
             case,
             plan_params={**params, "features": _retry_features(case, verdict, plan.retry_at)},
             attempt=attempt_number + 1,
@@ -361,38 +435,59 @@ def _propose(case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, *,
             reason=reason,
             reasons=reasons,
         )
-        RecoveryCase.objects.filter(pk=case.pk).update(next_retry_at=plan.retry_at)
-        actions.propose_notify(
-            case,
-            kind=MessageKind.RETRY_SCHEDULED,
-            reason=f"tell the customer and hold {case.booking_code} until the retry",
-            reasons=reasons,
-            customer_text=verdict.customer_text,
-            next_attempt_at=plan.retry_at,
-            with_link=True,
-            hold=True,
-            model_version=plan.model_version,
-        )
+        if retry.route == Route.EXECUTE:
+            RecoveryCase.objects.filter(pk=case.pk).update(next_retry_at=plan.retry_at)
+            actions.propose_notify(
+                case,
+                kind=MessageKind.RETRY_SCHEDULED,
+                reason=f"tell the customer and hold {case.booking_code} until the retry",
+                next_attempt_at=plan.retry_at,
+                **notice,
+            )
+        else:
+            # The retry waits for a person: promise no time, ask the customer to pay meanwhile.
+            actions.propose_notify(
+                case, kind=MessageKind.CARD_UPDATE, reason=f"retry of {case.booking_code} awaits review", **notice
+            )
     elif plan.action == "request_card_update":
         actions.propose_notify(
             case,
             kind=MessageKind.CARD_UPDATE,
             reason=f"ask the customer for another card for {case.booking_code}",
-            reasons=reasons,
-            customer_text=verdict.customer_text,
-            with_link=True,
-            hold=True,
-            model_version=plan.model_version,
+            **notice,
         )
     elif plan.action == "escalate":
         actions.propose_escalation(
             case, reason=reason, reasons=reasons, plan_params=params, model_version=plan.model_version
         )
-    else:
-        history = _history(case)
+    elif not _cancellation_decided(case):
         actions.propose_cancellation(
-            case, reason=f"{reason}: nothing left to try", has_past_chargeback=history["past_chargebacks"] > 0
+            case,
+            reason=f"{reason}: nothing left to try",
+            has_past_chargeback=_history(case)["past_chargebacks"] > 0,
         )
+    if plan.action in ("retry", "request_card_update"):
+        _propose_last_chance(case, **notice)
+
+
+def _propose_last_chance(case: RecoveryCase, **notice: Any) -> None:
+    """An optional reminder DUNNING_LAST_CHANCE_HOURS before the hold ends (off at 0), once per case."""
+    hours = settings.DUNNING_LAST_CHANCE_HOURS
+    if not hours or case.hold_until is None:
+        return
+    at = case.hold_until - timedelta(hours=hours)
+    already = Decision.objects.filter(
+        action=actions.NOTIFY, params__case_id=case.pk, params__kind=MessageKind.LAST_CHANCE
+    ).exclude(outcome=Outcome.EXPIRED)
+    if at <= timezone.now() or already.exists():
+        return
+    actions.propose_notify(
+        case,
+        kind=MessageKind.LAST_CHANCE,
+        reason=f"last chance before the hold on {case.booking_code} ends",
+        not_before=at,
+        **notice,
+    )
 
 
 def end_expired_holds(*, now: datetime | None = None) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from audit.models import Decision, Outcome
@@ -28,6 +29,7 @@ from payments.notes import write_note_once
 from payments.pay_links import pay_url
 from payops.executors import ExecutionError, executes
 from payops.stripe_gateway import (
+    CardDeclined,
     StripeGateway,
     StripeGatewayError,
     StripeInvalidRequest,
@@ -79,24 +81,37 @@ def collect(decision: Decision) -> dict[str, Any]:
     with outside_calls():
         if not collection.stripe_customer_id:
             domain.save_fields(collection, stripe_customer_id=_stripe_customer(gateway, decision, data))
+        charged = ""
         if not collection.payment_intent_id:
-            intent = gateway.create_payment_intent(
-                idempotency_key=operation_key(decision.idempotency_key, "payment_intent"),
-                amount_minor=due,
-                currency=currency,
-                customer_id=collection.stripe_customer_id,
-                # Saved for off-session use, so dunning can retry a failed payment.
-                setup_future_usage="off_session",
-                description=f"Booking {code}",
-                metadata=_metadata(
-                    checkfront_booking_id=code,
-                    checkfront_customer_id=collection.checkfront_customer_id,
-                    trace_id=decision.trace_id,
-                    payops_decision_id=str(decision.pk),
-                    payops_collection_id=str(collection.pk),
-                ),
-            )
-            domain.save_fields(collection, payment_intent_id=intent.id, pay_url=pay_url(collection.pk))
+            card = _card_on_file(gateway, collection.stripe_customer_id)
+            try:
+                intent = gateway.create_payment_intent(
+                    idempotency_key=operation_key(decision.idempotency_key, "payment_intent"),
+                    amount_minor=due,
+                    currency=currency,
+                    customer_id=collection.stripe_customer_id,
+                    # A card saved from an earlier booking is charged now, as the
+                    # merchant; otherwise the customer pays by link and the card is
+                    # saved for later off-session charges (and recovery's retries).
+                    payment_method_id=card or None,
+                    confirm=bool(card),
+                    off_session=bool(card),
+                    setup_future_usage=None if card else "off_session",
+                    description=f"Booking {code}",
+                    metadata=_metadata(
+                        checkfront_booking_id=code,
+                        checkfront_customer_id=collection.checkfront_customer_id,
+                        trace_id=decision.trace_id,
+                        payops_decision_id=str(decision.pk),
+                        payops_collection_id=str(collection.pk),
+                    ),
+                )
+                intent_id, charged = intent.id, (intent.status if card else "")
+            except CardDeclined as exc:
+                # The card on file was declined: recovery takes it from the webhook,
+                # and the pay link below lets the customer pay with another card.
+                intent_id, charged = exc.payment_intent_id, f"declined ({exc.reason})"
+            domain.save_fields(collection, payment_intent_id=intent_id, pay_url=pay_url(collection.pk))
         written = write_note_once(
             client=client,
             collection=collection,
@@ -111,6 +126,7 @@ def collect(decision: Decision) -> dict[str, Any]:
         "currency": currency,
         "pay_url": collection.pay_url,
         "note_written": written,
+        "card_on_file": charged,
     }
 
 
@@ -196,6 +212,14 @@ def _stripe_customer(gateway: StripeGateway, decision: Decision, data: BookingDa
         metadata=_metadata(checkfront_customer_id=checkfront_id),
     )
     return str(customer.id)
+
+
+def _card_on_file(gateway: StripeGateway, customer_id: str) -> str:
+    """The customer's most recently saved card, if charging cards on file is on."""
+    if not settings.PAYMENTS_CHARGE_CARD_ON_FILE or not customer_id:
+        return ""
+    cards = gateway.list_payment_methods(customer_id=customer_id)
+    return str(cards[0].id) if cards else ""
 
 
 def _metadata(**values: str) -> dict[str, str]:

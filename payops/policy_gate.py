@@ -51,6 +51,8 @@ class Proposal:
     moves_money: bool = True
     # Not executed before this (a retry planned for later); the sweep sends it when due.
     not_before: datetime | None = None
+    # Never automated, whatever the thresholds (an escalation, a high-value cancellation).
+    requires_person: bool = False
 
     def __post_init__(self) -> None:
         if not self.workflow or not self.action or not self.reason.strip():
@@ -99,6 +101,8 @@ def route_for(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, str]:
             return Route.LOG, f"booking outside the {policy.rollout_percent}% rollout (bucket {bucket})"
     if policy.mode == Mode.SUGGEST:
         return Route.QUEUE, "workflow is in suggest mode"
+    if proposal.requires_person:
+        return Route.QUEUE, "this action always needs a person"
     blockers = automation_blockers(policy, proposal)
     if blockers:
         return Route.QUEUE, "; ".join(blockers)

@@ -52,6 +52,14 @@ def needs_authentication(spec: CardSpec, method: Record, *, off_session: bool) -
     return False
 
 
+# Stripe's refusal: saving a card for later and charging it as the merchant now do not mix.
+OFF_SESSION_WITH_SETUP = (
+    "You cannot confirm with `off_session=true` when `setup_future_usage` is also set on the PaymentIntent. "
+    "The customer needs to be on-session to perform the steps which may be required to set up the "
+    "PaymentMethod for future usage. Please confirm this PaymentIntent with your customer on-session."
+)
+
+
 def confirm(
     ctx: Ctx,
     intent: Record,
@@ -84,6 +92,8 @@ def confirm(
     automatic = doc.get("automatic_payment_methods") or {}
     if automatic.get("enabled") and automatic.get("allow_redirects", "always") == "always" and not return_url:
         raise InvalidRequest(RETURN_URL_NEEDED, param="return_url")
+    if off_session and doc.get("setup_future_usage"):
+        raise InvalidRequest(OFF_SESSION_WITH_SETUP, param="off_session")
     payment_methods.ensure_usable(method)
     owner = method.doc["customer"]
     if owner is not None and owner != doc["customer"]:
@@ -156,6 +166,11 @@ def _charge(
         doc["last_payment_error"] = charges.last_error(attempt.decline, charge_id=charge.id, method=method.doc)
         ctx.save(intent)
         ctx.emit("payment_intent.payment_failed", doc, automatic=automatic)
+        if method.doc["customer"] is None:
+            # Stripe: a PaymentMethod used with a PaymentIntent without being
+            # attached to a Customer may not be used again, declined or not.
+            method.private["consumed"] = True
+            ctx.save(method)
         raise charges.decline_error(
             attempt.decline, charge_id=charge.id, method=method.doc, payment_intent=ctx.render(doc)
         )

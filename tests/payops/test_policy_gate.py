@@ -337,3 +337,13 @@ def test_a_decision_for_later_runs_only_once_due_and_the_sweep_sends_it(
     Decision.objects.filter(pk=decision.pk).update(next_attempt_at=timezone.now())  # time passes
     assert execute_decision(decision.pk) == Outcome.EXECUTED
     assert outside.calls == 1
+
+
+def test_a_proposal_that_needs_a_person_is_queued_even_when_automation_allows_anything(
+    outside: FakeOutsideSystem,
+) -> None:
+    set_policy(mode=Mode.AUTOMATE, automate_max_risk=100, automate_min_confidence=0)
+    decision = submit_proposal(dataclasses.replace(reminder_proposal("B17"), requires_person=True))
+    assert (decision.route, decision.route_reason) == (Route.QUEUE, "this action always needs a person")
+    assert ReviewItem.objects.filter(decision=decision).exists()
+    assert outside.calls == 0
