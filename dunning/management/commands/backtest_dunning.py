@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dunning.backtest import PolicyResult, load_cases, run_backtest
 from dunning.models import RetryModelVersion
-from dunning.network_rules import RetryLimits
+from dunning.recovery import limits_from_settings
 from dunning.retry_model import current_model
 from payops.command_args import iso_datetime
 from payops.money import from_minor
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         planner, fixed = run_backtest(
             cases,
             model=model,
-            limits=RetryLimits(),
+            limits=limits_from_settings(),
             baseline_days=days,
             progress=lambda done, total: self.stdout.write(f"  {done}/{total} cases"),
         )
