@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 import urllib.request
 from dataclasses import dataclass
 
@@ -46,16 +47,17 @@ class NotAStandIn(RuntimeError):
     """Demo customers only pay the local stand-in."""
 
 
-def _script_declines(payment_method_id: str, codes: tuple[str, ...]) -> None:
-    body = json.dumps({"codes": list(codes)}).encode()
-    request = urllib.request.Request(  # noqa: S310 - the loopback stand-in named by settings
-        f"{settings.STRIPE_API_BASE}/_sim/payment_methods/{payment_method_id}/declines",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
+def _control(url: str, body: dict[str, object]) -> dict[str, object]:
+    """A call to a stand-in's loopback control API (the demo's only way to script a card or a booking)."""
+    request = urllib.request.Request(  # noqa: S310 - a loopback stand-in named by settings
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - as above
-        pass
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - as above
+        return dict(json.loads(answer.read() or b"{}"))
+
+
+def _script_declines(payment_method_id: str, codes: tuple[str, ...]) -> None:
+    _control(f"{settings.STRIPE_API_BASE}/_sim/payment_methods/{payment_method_id}/declines", {"codes": list(codes)})
 
 
 def pay_one(collection: PaymentCollection, rng: random.Random) -> str:
@@ -94,3 +96,37 @@ def pay_waiting(*, limit: int, rng: random.Random) -> list[tuple[str, str]]:
             continue  # paid, or already tried: recovery is dunning's business now
         done.append((collection.booking_code, pay_one(collection, rng)))
     return done
+
+
+def book_again(rng: random.Random) -> str:
+    """A returning customer books again; sometimes their saved card will be short of funds at first.
+
+    The new booking's collection charges the card on file at once, so a
+    scripted decline there is what recovery retries.
+    """
+    paid = PaymentCollection.objects.filter(status=CollectionStatus.SUCCEEDED).exclude(stripe_customer_id="")
+    collection = paid.order_by("?").first()
+    if collection is None:
+        return ""
+    gateway = stripe_gateway()
+    cards = gateway.list_payment_methods(customer_id=collection.stripe_customer_id)
+    customer = gateway.retrieve_customer(collection.stripe_customer_id)
+    if not cards or not customer.email:
+        return ""
+    short = rng.random() < 0.5
+    if short:
+        _script_declines(cards[0].id, ("insufficient_funds",))
+    start = int(time.time()) + rng.randint(5, 30) * 86_400
+    control = settings.CHECKFRONT_API_BASE.replace("/api/3.0/", "/_sim/")
+    answer = _control(
+        f"{control}bookings",
+        {
+            "customer": {"name": customer.name or customer.email, "email": customer.email},
+            "items": [{"sku": "harbourkayaktour", "qty": rng.randint(1, 4)}],
+            "start_date": start,
+            "status_id": "HOLD",
+        },
+    )
+    booking = answer.get("booking") or {}
+    code = booking.get("code", "?") if isinstance(booking, dict) else "?"
+    return f"{customer.email} booked again ({code}){': their card on file will be short of funds' if short else ''}"

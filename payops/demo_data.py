@@ -90,11 +90,12 @@ def _demo_policies() -> None:
     """Demo modes, unless an Admin has set them: collection and recovery automate within limits, the rest suggest."""
     for policy in WorkflowPolicy.objects.filter(workflow="dunning", mode=Mode.MONITOR):
         if not policy.history.exists():
-            # Holds and emails (risk 0) run on their own; retries the model is unsure of,
-            # and every cancellation of a high-value booking, wait for a person.
+            # Holds and emails (risk 0) run on their own, and so do retries the
+            # demo's trained model is fairly sure of (its confidence runs near 0.4);
+            # the rest, escalations and high-value cancellations wait for a person.
             policy.mode = Mode.AUTOMATE
             policy.automate_max_risk = 85
-            policy.automate_min_confidence = 0.5
+            policy.automate_min_confidence = 0.25
             policy.threshold_currency = "cad"
             policy.save()
     for policy in WorkflowPolicy.objects.filter(workflow__in=["refunds", "disputes"], mode=Mode.MONITOR):
