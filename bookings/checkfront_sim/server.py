@@ -3,7 +3,7 @@
 Credentials (HTTP Basic api_key:api_secret [doc]) are checked on every API
 call. A missing or wrong one gets HTTP 401 [assumed: the status is not
 documented] with Checkfront's "critical error" body and no envelope.
-Connections are tracked so stop() can close keep-alive sockets and a client
+Connections are tracked (simkit.http) so stop() can close keep-alive sockets: a client
 of a stopped simulator sees a closed connection rather than a hang.
 """
 
@@ -14,9 +14,6 @@ import binascii
 import hmac
 import json
 import logging
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -24,6 +21,7 @@ from bookings.checkfront_sim.api import API_PREFIX
 from bookings.checkfront_sim.control import PREFIX as CONTROL_PREFIX
 from bookings.checkfront_sim.envelope import CREDENTIALS_ERROR
 from bookings.checkfront_sim.faults import Fault
+from simkit.http import TrackedRequestHandler, TrackingHTTPServer
 
 if TYPE_CHECKING:
     from bookings.checkfront_sim.simulator import CheckfrontSimulator
@@ -39,52 +37,16 @@ _FAULT_TEXT = {
 }
 
 
-class SimHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class SimHTTPServer(TrackingHTTPServer):
     def __init__(self, port: int, sim: CheckfrontSimulator) -> None:
-        super().__init__(("127.0.0.1", port), SimRequestHandler)
+        super().__init__(port, SimRequestHandler)
         self.sim = sim
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the peer: nothing to release
 
 
-class SimRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body are two writes; with Nagle on, a keep-alive client's
-    # delayed ACK would hold each small answer back ~40 ms.
-    disable_nagle_algorithm = True
+class SimRequestHandler(TrackedRequestHandler):
     server_version = "CheckfrontSim/1.0"
-    sys_version = ""
+    access_log = logger
     server: SimHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, open_=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.client_address[0], *args)
 
     def do_GET(self) -> None:
         self._dispatch()

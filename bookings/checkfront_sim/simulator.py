@@ -123,9 +123,7 @@ class CheckfrontSimulator:
         self.stopping.set()
         self.stop_activity()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)

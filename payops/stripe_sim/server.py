@@ -13,9 +13,6 @@ import binascii
 import json
 import logging
 import re
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -26,6 +23,7 @@ from payops.stripe_sim.errors import AuthenticationError, InvalidRequest, Stripe
 from payops.stripe_sim.idempotency import fingerprint
 from payops.stripe_sim.ids import request_id as new_request_id
 from payops.stripe_sim.params import parse_form
+from simkit.http import TrackedRequestHandler, TrackingHTTPServer
 
 if TYPE_CHECKING:
     from payops.stripe_sim.simulator import StripeSimulator
@@ -45,52 +43,16 @@ def redact(key: str) -> str:
     return f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else "*" * len(key)
 
 
-class SimHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class SimHTTPServer(TrackingHTTPServer):
     def __init__(self, port: int, sim: StripeSimulator) -> None:
-        super().__init__(("127.0.0.1", port), SimRequestHandler)
+        super().__init__(port, SimRequestHandler)
         self.sim = sim
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def track(self, connection: socket.socket, *, open_: bool) -> None:
-        with self._connections_lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the peer: nothing to release
 
 
-class SimRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body are two writes; with Nagle on, a keep-alive client's
-    # delayed ACK would hold each small answer back ~40 ms.
-    disable_nagle_algorithm = True
+class SimRequestHandler(TrackedRequestHandler):
     server_version = "stripe"
-    sys_version = ""
+    access_log = logger
     server: SimHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, open_=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.client_address[0], *args)
 
     def do_GET(self) -> None:
         self._dispatch()

@@ -141,9 +141,7 @@ class StripeSimulator:
         self.stopping.set()
         self.stop_activity()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         for thread in self._threads:
             thread.join(timeout=5)
