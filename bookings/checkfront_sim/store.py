@@ -1,18 +1,15 @@
-"""The simulator's own SQLite store: schema, one shared connection and the lock that serialises it.
+"""The simulator's own SQLite store: its schema, what a reset empties, and counts (connection and locking: simkit).
 
 The simulator never touches Django's database. Server threads, the webhook
-thread and the activity thread share one connection behind an RLock: every
-read and write is a few milliseconds, so serialising them is simpler than
-per-thread connections and cannot deadlock on SQLite's file locks.
+thread and the activity thread share one connection behind an RLock
+(simkit.store.SqliteStore).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from simkit.store import SqliteStore
 
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[2] / "var" / "checkfront-sim.sqlite3"
 
@@ -96,49 +93,13 @@ DATA_TABLES = (
 )
 
 
-class Store:
+class Store(SqliteStore):
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = str(path) if path is not None else str(DEFAULT_DB_PATH)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        # isolation_level=None: transactions are opened explicitly in write().
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._depth = 0
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: 100k bookings page fast
-            self._conn.executescript(SCHEMA)
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; nested calls join the outer one."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._conn
-                finally:
-                    self._depth -= 1
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+        super().__init__(
+            path if path is not None else DEFAULT_DB_PATH,
+            schema=SCHEMA,
+            pragmas=("PRAGMA cache_size=-65536",),  # 64 MiB: 100k bookings page fast
+        )
 
     def reset(self) -> None:
         with self.write() as conn:
@@ -152,7 +113,3 @@ class Store:
                 table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
                 for table in ("bookings", "customers", "items", "transactions", "notes", "webhook_deliveries")
             }
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

@@ -1,20 +1,17 @@
 """The simulator's SQLite store: every Stripe object as a JSON document, plus idempotency, tasks and logs.
 
 One connection shared by the server threads, the webhook thread and the
-scheduler behind an RLock: each request is a few milliseconds, so serialising
-them is simpler than per-thread connections and cannot deadlock on SQLite's
-file locks. It also makes each API write one transaction, as Stripe's are.
+scheduler behind an RLock (simkit.store.SqliteStore); it also makes each API
+write one transaction, as Stripe's are.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from simkit.store import SqliteStore
 
 DEFAULT_DB_PATH = Path(__file__).resolve().parents[2] / "var" / "stripe-sim.sqlite3"
 
@@ -59,48 +56,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=False)
 
 
-class Store:
+class Store(SqliteStore):
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = str(path) if path is not None else str(DEFAULT_DB_PATH)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.lock = threading.RLock()
-        # isolation_level=None: transactions are opened explicitly in write().
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._depth = 0
-        with self.lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(SCHEMA)
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            yield self._conn
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; nested calls join the outer one."""
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._conn
-                finally:
-                    self._depth -= 1
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+        super().__init__(path if path is not None else DEFAULT_DB_PATH, schema=SCHEMA)
 
     # --- meta --------------------------------------------------------------------------
 
@@ -124,7 +82,3 @@ class Store:
         with self.read() as conn:
             rows = conn.execute("SELECT object, COUNT(*) FROM objects GROUP BY object").fetchall()
         return {str(kind): int(n) for kind, n in rows}
-
-    def close(self) -> None:
-        with self.lock:
-            self._conn.close()
