@@ -18,12 +18,9 @@ failed deliveries [doc]; the rest is [assumed]/[design] here:
 
 from __future__ import annotations
 
-import heapq
 import http.client
-import itertools
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,6 +36,7 @@ from bookings.checkfront_sim.payload_formats import (
     transaction_notification,
 )
 from bookings.checkfront_sim.store import Store
+from simkit.webhook_queue import DeliveryQueue, backoff_delay
 
 logger = logging.getLogger(__name__)
 
@@ -81,39 +79,21 @@ class WebhookDispatcher:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.disable_after = disable_after
-        self._queue: list[tuple[float, int, _Delivery]] = []
-        self._order = itertools.count()
-        self._cond = threading.Condition()
-        self._in_flight = 0
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        # An exception out of _attempt ends the delivery thread, as it always has here.
+        self._deliveries = DeliveryQueue(self._attempt, thread_name="checkfront-sim-webhooks", join_timeout=timeout + 1)
 
     # --- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="checkfront-sim-webhooks", daemon=True)
-        self._thread.start()
+        self._deliveries.start()
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._queue.clear()
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout + 1)
-            self._thread = None
+        """Deliveries still queued are dropped."""
+        self._deliveries.stop()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """True once nothing is queued or being sent (retries included); False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._queue or self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-        return True
+        return self._deliveries.wait_idle(timeout)
 
     # --- configuration -------------------------------------------------------------
 
@@ -184,8 +164,7 @@ class WebhookDispatcher:
     def state(self, *, limit: int = 50, bodies: bool = False) -> dict[str, Any]:
         endpoints = self.endpoints()
         urls = {event: next((e["url"] for e in endpoints if event in e["events"]), None) for event in EVENTS}
-        with self._cond:
-            queued = len(self._queue) + self._in_flight
+        queued = self._deliveries.pending()
         with self.store.read() as conn:
             rows = conn.execute("SELECT outcome, COUNT(*) FROM webhook_deliveries GROUP BY outcome").fetchall()
         outcomes = {str(outcome): int(n) for outcome, n in rows}
@@ -225,33 +204,11 @@ class WebhookDispatcher:
                     attempt=1,
                 )
                 if endpoint["enabled"]:
-                    self._enqueue(delivery, due=time.monotonic())
+                    self._deliveries.put(delivery, due=time.monotonic())
                 else:
                     self._log(delivery, status=None, error="webhook is disabled", outcome="skipped", duration=None)
 
-    def _enqueue(self, delivery: _Delivery, *, due: float) -> None:
-        with self._cond:
-            heapq.heappush(self._queue, (due, next(self._order), delivery))
-            self._cond.notify_all()
-
     # --- the delivery thread -------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopping and (not self._queue or self._queue[0][0] > time.monotonic()):
-                    wait = self._queue[0][0] - time.monotonic() if self._queue else None
-                    self._cond.wait(wait)
-                if self._stopping:
-                    return
-                _, _, delivery = heapq.heappop(self._queue)
-                self._in_flight += 1
-            try:
-                self._attempt(delivery)
-            finally:
-                with self._cond:
-                    self._in_flight -= 1
-                    self._cond.notify_all()
 
     def _attempt(self, delivery: _Delivery) -> None:
         endpoint = next((e for e in self.endpoints() if e["endpoint_id"] == delivery.endpoint_id), None)
@@ -293,9 +250,9 @@ class WebhookDispatcher:
             logger.warning("webhook %s disabled after %d consecutive failures", delivery.url, self.disable_after)
             return
         if delivery.attempt < self.max_attempts:
-            delay = self.backoff_base * 2 ** (delivery.attempt - 1)
+            delay = backoff_delay(self.backoff_base, delivery.attempt)
             retry = replace(delivery, attempt=delivery.attempt + 1)
-            self._enqueue(retry, due=time.monotonic() + delay)
+            self._deliveries.put(retry, due=time.monotonic() + delay)
 
     def _post(self, delivery: _Delivery) -> tuple[int | None, str | None]:
         """(status code, error text) for one POST; redirects are not followed."""

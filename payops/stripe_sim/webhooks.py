@@ -19,13 +19,10 @@ own clock, whatever the simulated clock says).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 import http.client
-import itertools
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,6 +30,7 @@ from urllib.parse import urlsplit
 
 from payops.stripe_sim.events import matches
 from payops.stripe_sim.store import Store
+from simkit.webhook_queue import DeliveryQueue, backoff_delay
 
 logger = logging.getLogger(__name__)
 
@@ -65,43 +63,25 @@ class WebhookDispatcher:
         self.backoff_base = backoff_base
         self.timeout = timeout
         self.max_attempts = max_attempts
-        self._queue: list[tuple[float, int, Delivery]] = []
-        self._order = itertools.count()
-        self._cond = threading.Condition()
-        self._in_flight = 0
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._deliveries = DeliveryQueue(
+            self._attempt_guarded, thread_name="stripe-sim-webhooks", join_timeout=timeout + 1
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="stripe-sim-webhooks", daemon=True)
-        self._thread.start()
+        self._deliveries.start()
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._queue.clear()
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout + 1)
-            self._thread = None
+        """Deliveries still queued are dropped."""
+        self._deliveries.stop()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """True once nothing is queued or being sent (retries included); False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._queue or self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-        return True
+        return self._deliveries.wait_idle(timeout)
 
     def pending(self) -> int:
-        with self._cond:
-            return len(self._queue) + self._in_flight
+        return self._deliveries.pending()
 
     # --- endpoints ---------------------------------------------------------------------------
 
@@ -131,34 +111,16 @@ class WebhookDispatcher:
                     delivery = Delivery(
                         endpoint["id"], endpoint["url"], endpoint["secret"], event["id"], event["type"], body, attempt=1
                     )
-                    self._enqueue(delivery, due=now)
-
-    def _enqueue(self, delivery: Delivery, *, due: float) -> None:
-        with self._cond:
-            heapq.heappush(self._queue, (due, next(self._order), delivery))
-            self._cond.notify_all()
+                    self._deliveries.put(delivery, due=now)
 
     # --- the delivery thread --------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopping and (not self._queue or self._queue[0][0] > time.monotonic()):
-                    wait = self._queue[0][0] - time.monotonic() if self._queue else None
-                    self._cond.wait(wait)
-                if self._stopping:
-                    return
-                _, _, delivery = heapq.heappop(self._queue)
-                self._in_flight += 1
-            try:
-                self._attempt(delivery)
-            except Exception:
-                # The boundary of the delivery thread: one broken delivery must not stop the others.
-                logger.exception("webhook delivery of %s crashed", delivery.event_id)
-            finally:
-                with self._cond:
-                    self._in_flight -= 1
-                    self._cond.notify_all()
+    def _attempt_guarded(self, delivery: Delivery) -> None:
+        try:
+            self._attempt(delivery)
+        except Exception:
+            # The boundary of the delivery thread: one broken delivery must not stop the others.
+            logger.exception("webhook delivery of %s crashed", delivery.event_id)
 
     def _attempt(self, delivery: Delivery) -> None:
         started = time.monotonic()
@@ -167,7 +129,7 @@ class WebhookDispatcher:
         delivered = status is not None and 200 <= status < 300
         retry_in = None
         if not delivered and delivery.attempt < self.max_attempts:
-            retry_in = self.backoff_base * 2 ** (delivery.attempt - 1)
+            retry_in = backoff_delay(self.backoff_base, delivery.attempt)
         with self.store.write() as conn:
             conn.execute(
                 "INSERT INTO webhook_deliveries (attempted_at, endpoint_id, url, event_id, event_type, attempt,"
@@ -200,7 +162,7 @@ class WebhookDispatcher:
             "webhook %s to %s failed (attempt %d): %s", delivery.event_type, delivery.url, delivery.attempt, error
         )
         if retry_in is not None:
-            self._enqueue(replace(delivery, attempt=delivery.attempt + 1), due=time.monotonic() + retry_in)
+            self._deliveries.put(replace(delivery, attempt=delivery.attempt + 1), due=time.monotonic() + retry_in)
 
     def _post(self, delivery: Delivery) -> tuple[int | None, str | None, str | None]:
         """(status, error, start of the response body) for one POST; redirects are not followed."""
