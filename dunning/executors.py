@@ -71,15 +71,16 @@ def notify_customer(decision: Decision) -> dict[str, Any]:
     """Tell the customer (email + note); while recovery runs, keep the booking held in Checkfront."""
     case = _case(decision)
     kind = str(decision.params.get("kind", ""))
-    if kind != MessageKind.RECOVERED and case.status != RecoveryStatus.ACTIVE:
+    if kind != MessageKind.RECOVERED and case.status not in (RecoveryStatus.ACTIVE, RecoveryStatus.ESCALATED):
         return {"skipped": f"recovery is {case.status}: nothing to tell"}
     held = False
-    if decision.params.get("hold") and case.status == RecoveryStatus.ACTIVE:
+    if decision.params.get("hold") and case.status in (RecoveryStatus.ACTIVE, RecoveryStatus.ESCALATED):
         status = _checkfront_status(case)
         if status not in _SETTLED and status not in ("HOLD", "PART"):
             _set_status(case, "HOLD")
             held = True
-    _send(case, decision, kind, _facts(decision, case))
+    if kind:  # no kind: hold only
+        _send(case, decision, kind, _facts(decision, case))
     return {"kind": kind, "held": held}
 
 

@@ -218,13 +218,13 @@ def expire_open_decisions(case: RecoveryCase, *, why: str) -> int:
     return expired
 
 
-def on_payment_failed(sender: Any, *, mirrored: Any, stale: bool, **_: Any) -> None:
+def on_payment_failed(sender: Any, *, event: Any, mirrored: Any, stale: bool, **_: Any) -> None:
     if stale:
         logger.info(
             "payment_failed for %s is stale (now %s); nothing to plan", mirrored.id, mirrored.stripe_data.get("status")
         )
         return
-    record_failure_and_plan(mirrored.stripe_data, now=timezone.now())
+    record_failure_and_plan(mirrored.stripe_data, now=timezone.now(), event_id=event.event_id)
 
 
 def on_payment_succeeded(sender: Any, *, mirrored: Any, **_: Any) -> None:
@@ -247,7 +247,7 @@ def close_cancelled(*, payment_intent_id: str) -> RecoveryCase | None:
     return case
 
 
-def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | None:
+def record_failure_and_plan(intent: dict[str, Any], *, now: datetime, event_id: str = "") -> RecoveryCase | None:
     """Open or advance the case for this failure and propose the next step. Safe to run twice for one failure."""
     failure = failure_from(intent)
     if failure is None:
@@ -268,9 +268,10 @@ def record_failure_and_plan(intent: dict[str, Any], *, now: datetime) -> Recover
             card_funding=case.card_funding,
             card_country=case.card_country,
         )
-        attempt = _record_attempt(
-            case, charge_id=failure.charge_id, succeeded=False, verdict=verdict, failure=failure, now=now
-        )
+        # A failure without a new charge (3-D Secure refused) is told apart by its event.
+        seen = case.attempts.filter(charge_id=failure.charge_id).exists() if failure.charge_id else False
+        key = f"event:{event_id}" if (seen or not failure.charge_id) and event_id else failure.charge_id
+        attempt = _record_attempt(case, charge_id=key, succeeded=False, verdict=verdict, failure=failure, now=now)
         if attempt is None:
             return case
         expire_open_decisions(case, why=f"attempt {attempt.number} failed: planned again")
@@ -460,6 +461,11 @@ def _propose(
         actions.propose_escalation(
             case, reason=reason, reasons=reasons, plan_params=params, model_version=plan.model_version
         )
+        # A person has the case from now: no automatic step (nor the end-of-hold
+        # cancellation) overtakes them. The place stays held meanwhile; the
+        # customer hears from them, not from a template.
+        RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.ESCALATED, next_retry_at=None)
+        actions.propose_notify(case, kind="", reason=f"hold {case.booking_code} while a person decides", **notice)
     elif not _cancellation_decided(case):
         actions.propose_cancellation(
             case,

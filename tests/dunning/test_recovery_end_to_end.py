@@ -252,3 +252,18 @@ def test_an_optional_last_chance_email_is_planned_before_the_hold_ends(recoverin
     assert last.next_attempt_at == case.hold_until - timedelta(hours=6)
     assert run_when_due(recovering, last) == Outcome.EXECUTED
     assert "/pay/" in CustomerMessage.objects.get(case=case, kind=MessageKind.LAST_CHANCE).body
+
+
+def test_a_suspected_fraud_decline_is_held_for_a_person_and_never_cancelled_by_the_clock(
+    recovering: StandIns,
+) -> None:
+    card_on_file(recovering, "stolen_card")
+    code = book(recovering)
+    case = RecoveryCase.objects.get(booking_code=code)
+    assert case.status == RecoveryStatus.ESCALATED
+    item = ReviewItem.objects.get(booking_id=code, action=actions.ESCALATE)
+    assert item.status == "open"
+    assert recovering.checkfront.booking(code)["status_id"] == "HOLD"
+    assert not CustomerMessage.objects.filter(case=case).exists()  # no pay link before a person looks
+    assert hold_ends(recovering, case) == 0
+    assert recovering.checkfront.booking(code)["status_id"] == "HOLD"
