@@ -40,6 +40,12 @@ class TrackingHTTPServer(ThreadingHTTPServer):
             except OSError:
                 pass  # already closed by the peer: nothing to release
 
+    def serve_in_thread(self, *, name: str) -> threading.Thread:
+        """Serve on a started daemon thread; stop() ends it within the 0.1 s poll."""
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
+        thread.start()
+        return thread
+
     def stop(self) -> None:
         """Stop serve_forever (from another thread), drop open connections and release the port."""
         self.shutdown()

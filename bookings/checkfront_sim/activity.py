@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from bookings.checkfront_sim.api_dates import DAY, day_start
 from bookings.checkfront_sim.booking_actions import BookingService
 from bookings.checkfront_sim.errors import SimulatorError
 from bookings.checkfront_sim.seed_data import FIRST_NAMES, HOTELS, LAST_NAMES
+from simkit.lifecycle import Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -29,23 +29,16 @@ class ActivityLoop:
         self.rng = random.Random(seed)
         self.counts: dict[str, int] = {name: 0 for name, _ in ACTIONS}
         self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="checkfront-sim-activity", daemon=True)
+        self._ticker = Ticker(self.step, interval=interval, name="checkfront-sim-activity")
 
     def start(self) -> None:
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._ticker.stop()
 
     def describe(self) -> dict[str, Any]:
-        return {"running": self._thread.is_alive(), "interval": self.interval, "actions": dict(self.counts)}
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.step()
+        return {"running": self._ticker.running, "interval": self.interval, "actions": dict(self.counts)}
 
     def step(self) -> str:
         """Do one random action; returns its name. Refused actions are logged and counted, never fatal."""

@@ -35,28 +35,13 @@ from bookings.checkfront_sim.seed import SeedSummary, seed_catalogue, seed_store
 from bookings.checkfront_sim.server import SimHTTPServer
 from bookings.checkfront_sim.store import Store
 from bookings.checkfront_sim.webhooks import EVENTS, WebhookDispatcher
+from simkit.lifecycle import RequestCounters
 
 Doc = dict[str, Any]
 
 
 class SimulatorNotRunning(RuntimeError):
     """url/port asked of a simulator that has not been started."""
-
-
-class RequestCounters:
-    """API answers by HTTP status, for /_sim/stats."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_status: dict[int, int] = {}
-
-    def count(self, status: int) -> None:
-        with self._lock:
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-
-    def describe(self) -> dict[str, Any]:
-        with self._lock:
-            return {"total": sum(self.by_status.values()), "by_status": {str(k): v for k, v in self.by_status.items()}}
 
 
 class CheckfrontSimulator:
@@ -105,10 +90,7 @@ class CheckfrontSimulator:
         if self._server is not None:
             return self
         self._server = SimHTTPServer(self.requested_port, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="checkfront-sim-http", daemon=True
-        )
-        self._thread.start()
+        self._thread = self._server.serve_in_thread(name="checkfront-sim-http")
         self.webhooks.start()
         return self
 

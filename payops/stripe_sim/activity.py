@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import math
 import random
-import threading
 from typing import Any
 
 from payops.stripe_sim.api import StripeApi
 from payops.stripe_sim.context import Doc
 from payops.stripe_sim.ids import request_id
+from simkit.lifecycle import Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -52,29 +52,25 @@ class ActivityLoop:
         self.errors = 0
         self._customers: list[str] = []
         self._paid: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stripe-sim-activity", daemon=True)
+        self._ticker = Ticker(self._step_guarded, interval=interval, name="stripe-sim-activity")
 
     def start(self) -> None:
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._ticker.stop()
 
     def describe(self) -> Doc:
-        running = self._thread.is_alive()
+        running = self._ticker.running
         return {"running": running, "interval": self.interval, "actions": dict(self.counts), "errors": self.errors}
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.step()
-            except Exception:
-                # The loop's boundary: a demo keeps going after a surprise, which is logged.
-                self.errors += 1
-                logger.exception("activity step failed")
+    def _step_guarded(self) -> None:
+        try:
+            self.step()
+        except Exception:
+            # The loop's boundary: a demo keeps going after a surprise, which is logged.
+            self.errors += 1
+            logger.exception("activity step failed")
 
     def _call(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Doc]:
         answer = self.api.handle(method, path, params, request_id=request_id(), idempotency_key=None)

@@ -33,6 +33,7 @@ from payops.stripe_sim.ids import new_id
 from payops.stripe_sim.server import SimHTTPServer
 from payops.stripe_sim.store import Store
 from payops.stripe_sim.webhooks import WebhookDispatcher
+from simkit.lifecycle import RequestCounters
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +49,6 @@ TASKS: dict[str, Callable[[Ctx, str], None]] = {
 
 class SimulatorNotRunning(RuntimeError):
     """url/port asked of a simulator that has not been started."""
-
-
-class RequestCounters:
-    """API answers by HTTP status, for stats()."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_status: dict[int, int] = {}
-
-    def count(self, status: int) -> None:
-        with self._lock:
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-
-    def describe(self) -> dict[str, Any]:
-        with self._lock:
-            return {"total": sum(self.by_status.values()), "by_status": {str(k): v for k, v in self.by_status.items()}}
 
 
 class StripeSimulator:
@@ -123,13 +108,10 @@ class StripeSimulator:
         if self._server is not None:
             return self
         self._server = SimHTTPServer(self.requested_port, self)
-        serve = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="stripe-sim-http", daemon=True
-        )
+        serve = self._server.serve_in_thread(name="stripe-sim-http")
         tick = threading.Thread(target=self._tick, name="stripe-sim-scheduler", daemon=True)
+        tick.start()
         self._threads = [serve, tick]
-        for thread in self._threads:
-            thread.start()
         self.webhooks.start()
         return self
 
