@@ -14,12 +14,12 @@ not the JSON envelope: clients must cope with that.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bookings.checkfront_sim.errors import InvalidInput
+from simkit.faults import FaultRules
 
 FAULT_STATUSES = (429, 500, 502, 503)
 _KEYS = frozenset({"status", "share", "count", "stall_seconds", "retry_after", "path_prefix", "seed"})
@@ -96,37 +96,12 @@ def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
     )
 
 
-class FaultInjector:
+class FaultInjector(FaultRules[FaultRule]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = []
-        self.injected = 0
-
-    def set_rules(self, specs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Replace the rules (an empty list turns faults off)."""
-        rules = [parse_rule(spec) for spec in specs]
-        with self._lock:
-            self._rules = rules
-        return self.describe()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules = []
-
-    def describe(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [rule.describe() for rule in self._rules]
+        super().__init__(parse_rule)
 
     def check(self, path: str) -> Fault | None:
-        with self._lock:
-            for rule in self._rules:
-                if not path.startswith(rule.path_prefix):
-                    continue
-                if rule.share < 1 and rule.rng.random() >= rule.share:
-                    continue
-                rule.hits += 1
-                if rule.count is not None and rule.hits >= rule.count:
-                    self._rules.remove(rule)
-                self.injected += 1
-                return Fault(status=rule.status, stall_seconds=rule.stall_seconds, retry_after=rule.retry_after)
-        return None
+        rule = self.fire(lambda rule: path.startswith(rule.path_prefix))
+        if rule is None:
+            return None
+        return Fault(status=rule.status, stall_seconds=rule.stall_seconds, retry_after=rule.retry_after)

@@ -15,12 +15,12 @@ come before authentication; the control API is never faulted.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from payops.stripe_sim.errors import ApiError, RateLimited, StripeError
+from simkit.faults import FaultRules
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 _KEYS = frozenset({"status", "share", "count", "stall_seconds", "path_prefix", "method", "seed", "should_retry"})
@@ -103,38 +103,13 @@ def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
     return FaultRule(status, share, count, stall, prefix, method, should_retry, rng=random.Random(spec.get("seed")))
 
 
-class FaultInjector:
+class FaultInjector(FaultRules[FaultRule]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = []
-        self.injected = 0
-
-    def set_rules(self, specs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Replace the rules (an empty list turns faults off)."""
-        rules = [parse_rule(spec) for spec in specs]
-        with self._lock:
-            self._rules = rules
-        return self.describe()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules = []
-
-    def describe(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [rule.describe() for rule in self._rules]
+        super().__init__(parse_rule)
 
     def check(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for rule in self._rules:
-                if not path.startswith(rule.path_prefix) or (rule.method and rule.method != method):
-                    continue
-                if rule.share < 1 and rule.rng.random() >= rule.share:
-                    continue
-                rule.hits += 1
-                if rule.count is not None and rule.hits >= rule.count:
-                    self._rules.remove(rule)
-                self.injected += 1
-                error = fault_error(rule.status, rule.should_retry) if rule.status else None
-                return Fault(stall_seconds=rule.stall_seconds, error=error)
-        return None
+        rule = self.fire(lambda rule: path.startswith(rule.path_prefix) and (not rule.method or rule.method == method))
+        if rule is None:
+            return None
+        error = fault_error(rule.status, rule.should_retry) if rule.status else None
+        return Fault(stall_seconds=rule.stall_seconds, error=error)
