@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def backoff_delay(base: float, attempt: int) -> float:
@@ -25,7 +27,7 @@ def backoff_delay(base: float, attempt: int) -> float:
 
 class DeliveryQueue(Generic[T]):
     def __init__(self, deliver: Callable[[T], None], *, thread_name: str, join_timeout: float) -> None:
-        """`deliver` runs on the queue's thread; an exception it lets out ends that thread."""
+        """`deliver` runs on the queue's thread; an exception it lets out is logged, and the next item goes on."""
         self.deliver = deliver
         self.thread_name = thread_name
         self.join_timeout = join_timeout
@@ -86,6 +88,10 @@ class DeliveryQueue(Generic[T]):
                 self._in_flight += 1
             try:
                 self.deliver(item)
+            except Exception:
+                # One broken delivery must not end every later one: the thread is
+                # the simulator's only sender.
+                logger.exception("%s: a delivery crashed; carrying on", self.thread_name)
             finally:
                 with self._cond:
                     self._in_flight -= 1

@@ -142,3 +142,24 @@ def test_a_stored_event_can_be_sent_again(
     assert stripe_sim.resend_event(event.id) == 1
     assert stripe_sim.wait_for_webhooks(5)
     assert webhook_receiver.events()[0]["id"] == event.id
+
+
+def test_a_delivery_that_crashes_does_not_stop_the_ones_after_it() -> None:
+    from simkit.webhook_queue import DeliveryQueue
+
+    delivered: list[int] = []
+
+    def deliver(item: int) -> None:
+        if item == 1:
+            raise RuntimeError("a bug in one delivery")
+        delivered.append(item)
+
+    queue: DeliveryQueue[int] = DeliveryQueue(deliver, thread_name="test-queue", join_timeout=2)
+    queue.start()
+    try:
+        for item in (1, 2, 3):
+            queue.put(item, due=0)
+        assert queue.wait_idle(timeout=5)
+    finally:
+        queue.stop()
+    assert delivered == [2, 3]
