@@ -4,10 +4,11 @@ dj-stripe provides the models and the sync from Stripe data; the fetching is
 ours. For each event the object is re-read from the API (events arrive late
 or out of order; the API has the current state) and synced. Three rules:
 
-- No transaction of ours is open during a network call: on SQLite a
-  transaction holds the whole database's write lock, on PostgreSQL a
-  connection. (dj-stripe's first sync of an object may still fetch a related
-  object inside its own short transaction.)
+- No transaction is open during a network call: on SQLite a transaction
+  holds the whole database's write lock, on PostgreSQL a connection. Related
+  objects the mirror lacks are synced before the guarded write (dj-stripe
+  would fetch them inside it); only dj-stripe's one-time lookup of the API
+  key's own account still runs inside its own transaction.
 - The latest fetch wins: a copy fetched earlier than the one already stored
   is dropped (StripeMirrorFetch), whatever order two workers finish in.
 - Nothing here writes to Stripe. dj-stripe's own handler for
@@ -81,6 +82,9 @@ def fetch_and_sync(model: type[StripeModel], object_id: str, *, api_key: str) ->
         # Deleted on Stripe's side since the event: keep what we have.
         logger.warning("Stripe %s %s no longer exists; mirror left as it was", model.__name__, object_id)
         return model.objects.filter(id=object_id).first()
+    # dj-stripe fetches a related object it lacks while it syncs, and that
+    # sync runs in the transaction below: bring those in first, outside it.
+    _sync_missing_related(fresh, api_key=api_key)
     with transaction.atomic():
         fetch, created = StripeMirrorFetch.objects.select_for_update().get_or_create(
             object_id=object_id, defaults={"fetched_at": started}
@@ -91,3 +95,23 @@ def fetch_and_sync(model: type[StripeModel], object_id: str, *, api_key: str) ->
         fetch.fetched_at = started
         fetch.save(update_fields=["fetched_at"])
         return model.sync_from_stripe_data(fresh, api_key=api_key)
+
+
+# Fields that name another object dj-stripe would fetch during the sync if the mirror lacks it.
+_RELATED: dict[str, type[StripeModel]] = {
+    "customer": djstripe_models.Customer,
+    "payment_method": djstripe_models.PaymentMethod,
+    "payment_intent": djstripe_models.PaymentIntent,
+    "charge": djstripe_models.Charge,
+    "balance_transaction": djstripe_models.BalanceTransaction,
+}
+
+
+def _sync_missing_related(fresh: Any, *, api_key: str) -> None:
+    for field, model in _RELATED.items():
+        value = fresh.get(field)
+        related_id = value if isinstance(value, str) else (value.get("id") if hasattr(value, "get") else None)
+        if not related_id or model.objects.filter(id=related_id).exists():
+            continue
+        data = model(id=related_id).api_retrieve(api_key=api_key) if isinstance(value, str) else value
+        model.sync_from_stripe_data(data, api_key=api_key)

@@ -65,9 +65,10 @@ def test_mirroring_only_reads_and_never_inside_a_transaction(
     assert recording.calls, "dj-stripe made no calls: the recording client was not used"
     assert {method for method, _, _ in recording.calls} == {"GET"}
     inside = [(method, path) for method, path, in_transaction in recording.calls if in_transaction]
-    # dj-stripe's first sync of an object may fetch a related one in its own
-    # short transaction; our fetches of the event's object never are.
-    assert not [call for call in inside if call[1].startswith(("/v1/payment_intents/", "/v1/refunds/"))], inside
+    # Related objects the mirror lacks are brought in before the transaction
+    # opens, so no call waits inside one (on SQLite: with the database locked).
+    # The exception is dj-stripe's one-time lookup of the key's own account.
+    assert [call for call in inside if call[1] != "/v1/account"] == []
     assert djstripe_models.Customer.objects.get(id=customer.id).date_purged is not None
 
 
