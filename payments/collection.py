@@ -107,7 +107,10 @@ class SucceededPayment:
 
 def propose_confirmation(*, payment: SucceededPayment) -> Decision | None:
     """Record a collected payment on its Checkfront booking, once per PaymentIntent."""
-    collection = PaymentCollection.objects.filter(payment_intent_id=payment.payment_intent_id).first()
+    # Locked: a replay and the live delivery of one success must not both propose.
+    collection = (
+        PaymentCollection.objects.select_for_update().filter(payment_intent_id=payment.payment_intent_id).first()
+    )
     if collection is None:
         logger.info(
             "%s (booking %s) was not created by payment collection; ignored",
