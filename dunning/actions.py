@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from audit.models import Decision
+from bookings.models import Booking
 from dunning.models import RecoveryCase
 from payments.models import PaymentCollection
 from payments.pay_links import pay_url
@@ -46,6 +47,8 @@ def needs_a_person(case: RecoveryCase, *, has_past_chargeback: bool) -> list[str
         reasons.append(f"high-value booking ({case.amount_minor} {case.currency.upper()} minor units)")
     if has_past_chargeback:
         reasons.append("the customer has disputed a payment before")
+    if Booking.objects.filter(code=case.booking_code, paid_minor__gt=0).exists():
+        reasons.append("part of the booking is already paid: releasing it means deciding on a refund")
     return reasons
 
 

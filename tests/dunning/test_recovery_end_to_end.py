@@ -267,3 +267,17 @@ def test_a_suspected_fraud_decline_is_held_for_a_person_and_never_cancelled_by_t
     assert not CustomerMessage.objects.filter(case=case).exists()  # no pay link before a person looks
     assert hold_ends(recovering, case) == 0
     assert recovering.checkfront.booking(code)["status_id"] == "HOLD"
+
+
+def test_a_booking_with_a_deposit_paid_is_cancelled_only_by_a_person(recovering: StandIns) -> None:
+    code = book(recovering)
+    deposit = collection_of(code).amount_minor // 4
+    recovering.checkfront.add_payment(code, amount=f"{deposit / 100:.2f}", status="PAID")
+    recovering.settle()
+    customer_pays(recovering, code, new_card(recovering, "do_not_try_again"))
+    case = RecoveryCase.objects.get(booking_code=code)
+    assert hold_ends(recovering, case) == 1
+    item = ReviewItem.objects.get(booking_id=code, action=actions.CANCEL)
+    assert item.status == "open"
+    assert any("already paid" in reason for reason in item.decision.reasons)
+    assert recovering.checkfront.booking(code)["status_id"] != "STOP"
