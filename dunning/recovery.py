@@ -109,13 +109,18 @@ def limits_from_settings() -> RetryLimits:
 
 
 def _language(booking: Booking | None) -> str:
+    """The booking's language: the booking-form field named by DUNNING_LANGUAGE_FIELD, else common names."""
     if booking is None:
         return ""
+    keys = [settings.DUNNING_LANGUAGE_FIELD, "language", "lang", "locale", "customer_language"]
     for source in (booking.form_fields, booking.raw.get("customer") or {}, booking.raw):
         if isinstance(source, dict):
-            for key in ("language", "lang", "locale", "customer_language"):
-                if source.get(key):
-                    return str(source[key])[:16]
+            for key in keys:
+                value = source.get(key)
+                if isinstance(value, dict):  # Checkfront form fields may carry {"value": ...}
+                    value = value.get("value")
+                if value:
+                    return str(value)[:16]
     return ""
 
 

@@ -288,6 +288,8 @@ DUNNING_MIN_GAP_HOURS = env_int("DUNNING_MIN_GAP_HOURS", 4, minimum=1)
 DUNNING_HIGH_VALUE_MINOR = env_int("DUNNING_HIGH_VALUE_MINOR", 50_000, minimum=0)
 # A returning customer's saved card is charged for a new booking at once (off-session).
 PAYMENTS_CHARGE_CARD_ON_FILE = env_bool("PAYMENTS_CHARGE_CARD_ON_FILE", True)
+# The Checkfront booking-form field that holds the customer's language (en, fr, de, es).
+DUNNING_LANGUAGE_FIELD = env_str("DUNNING_LANGUAGE_FIELD", "language")
 # A last-chance email this many hours before the hold ends (0: none).
 DUNNING_LAST_CHANCE_HOURS = env_int("DUNNING_LAST_CHANCE_HOURS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE["dunning-end-holds"] = {"task": "dunning.tasks.end_holds", "schedule": 60}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -39,3 +40,14 @@ def test_french_dates_and_an_unknown_language_falls_back_to_english() -> None:
     _, subject, body = render(case_in("fr-CA"), MessageKind.RETRY_SCHEDULED, facts)
     assert subject.startswith("Votre paiement") and "décembre" in body
     assert render(case_in("tlh"), MessageKind.RECOVERED, facts)[0] == "en"
+
+
+@pytest.mark.django_db
+def test_the_language_comes_from_the_configured_booking_form_field(settings: Any) -> None:
+    from bookings.models import Booking
+    from dunning.recovery import _language
+
+    settings.DUNNING_LANGUAGE_FIELD = "guest_lang"
+    booking = Booking(code="LANG-1", checkfront_id=1, currency="CAD", form_fields={"guest_lang": {"value": "de"}})
+    assert _language(booking) == "de"
+    assert _language(Booking(code="LANG-2", checkfront_id=2, currency="CAD", form_fields={})) == ""
