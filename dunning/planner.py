@@ -154,7 +154,8 @@ def candidate_times(context: RecoveryContext, now: datetime) -> list[tuple[datet
     return sorted(seen.items())
 
 
-def _features(context: RecoveryContext, at: datetime) -> RetryFeatures:
+def retry_features(context: RecoveryContext, at: datetime) -> RetryFeatures:
+    """What the model sees for a retry at `at` (the planner's, and what the workflow stores for training)."""
     return RetryFeatures.at_time(
         at=at,
         first_failed_at=context.first_failed_at,
@@ -182,7 +183,7 @@ def plan_recovery(context: RecoveryContext, *, now: datetime, model: RetryModel,
 
     retries: list[tuple[Alternative, RetryFeatures, str]] = []
     for at, why in candidate_times(context, now):
-        features = _features(context, at)
+        features = retry_features(context, at)
         probability = model.predict(features)
         days = max(0.0, (at - now).total_seconds() / 86400)
         value = probability * amount * (1 - WAIT_DISCOUNT_PER_DAY) ** days - limits.attempt_cost_minor

@@ -25,8 +25,7 @@ from dunning import actions
 from dunning.decline_codes import DeclineVerdict, classify_decline
 from dunning.models import Initiator, MessageKind, RecoveryCase, RecoveryStatus, RetryAttempt
 from dunning.network_rules import PastAttempt, RetryLimits
-from dunning.planner import RecoveryContext, RecoveryPlan, plan_recovery
-from dunning.retry_features import RetryFeatures
+from dunning.planner import RecoveryContext, RecoveryPlan, plan_recovery, retry_features
 from dunning.retry_model import current_model
 from payops.models import ReviewItem, ReviewStatus
 from payops.stripe_queries import BOOKING_METADATA_KEY
@@ -301,7 +300,7 @@ def record_failure_and_plan(intent: dict[str, Any], *, now: datetime, event_id: 
         case.refresh_from_db()
         context = _context(case, verdict, now, card_saved=failure.card_saved)
         plan = plan_recovery(context, now=now, model=current_model(), limits=limits)
-        _propose(case, plan, verdict, failure, attempt_number=case.attempts.count() - 1)
+        _propose(case, plan, context, failure, attempt_number=case.attempts.count() - 1)
     return case
 
 
@@ -388,28 +387,10 @@ def _context(case: RecoveryCase, verdict: DeclineVerdict, now: datetime, *, card
     )
 
 
-def _retry_features(case: RecoveryCase, verdict: DeclineVerdict, at: datetime) -> dict[str, Any]:
-    """What the model saw for the chosen retry: stored with the decision, copied onto the attempt it becomes."""
-    history = _history(case)
-    return RetryFeatures.at_time(
-        at=at,
-        first_failed_at=case.first_failed_at,
-        last_attempt_at=case.last_failed_at,
-        decline_class=verdict.decline_class,
-        decline_code=verdict.code,
-        attempts_so_far=case.retries,
-        amount_minor=case.amount_minor,
-        currency=case.currency,
-        card_brand=case.card_brand,
-        card_funding=case.card_funding,
-        card_country=case.card_country,
-        **history,
-    ).as_dict()
-
-
 def _propose(
-    case: RecoveryCase, plan: RecoveryPlan, verdict: DeclineVerdict, failure: Failure, *, attempt_number: int
+    case: RecoveryCase, plan: RecoveryPlan, context: RecoveryContext, failure: Failure, *, attempt_number: int
 ) -> None:
+    verdict = context.verdict
     # The Decision says what was declined and how it was read, beside the plan.
     params = {
         **plan.as_params(),
@@ -432,7 +413,7 @@ def _propose(
     if plan.action == "retry" and plan.retry_at is not None:
         retry = actions.propose_retry(
             case,
-            plan_params={**params, "features": _retry_features(case, verdict, plan.retry_at)},
+            plan_params={**params, "features": retry_features(context, plan.retry_at).as_dict()},
             attempt=attempt_number + 1,
             retry_at=plan.retry_at,
             score=plan.score,
@@ -475,7 +456,7 @@ def _propose(
         actions.propose_cancellation(
             case,
             reason=f"{reason}: nothing left to try",
-            has_past_chargeback=_history(case)["past_chargebacks"] > 0,
+            has_past_chargeback=context.has_past_chargeback,
         )
     if plan.action in ("retry", "request_card_update"):
         _propose_last_chance(case, **notice)
