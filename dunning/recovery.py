@@ -28,6 +28,7 @@ from dunning.network_rules import PastAttempt, RetryLimits
 from dunning.planner import RecoveryContext, RecoveryPlan, plan_recovery, retry_features
 from dunning.retry_model import current_model
 from payops.models import ReviewItem, ReviewStatus
+from payops.stripe_payloads import object_id
 from payops.stripe_queries import BOOKING_METADATA_KEY
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,6 @@ class Failure:
     card_saved: bool
 
 
-def _id(value: Any) -> str:
-    return str(value.get("id", "")) if isinstance(value, dict) else str(value or "")
-
-
 def failure_from(intent: dict[str, Any]) -> Failure | None:
     """The failure, or None for a PaymentIntent PayOps did not create for a booking."""
     booking_code = str((intent.get("metadata") or {}).get(BOOKING_METADATA_KEY, ""))
@@ -80,15 +77,15 @@ def failure_from(intent: dict[str, Any]) -> Failure | None:
     return Failure(
         payment_intent_id=str(intent["id"]),
         booking_code=booking_code,
-        customer_id=_id(intent.get("customer")),
+        customer_id=object_id(intent.get("customer")),
         amount_minor=int(intent.get("amount") or 0),
         currency=str(intent.get("currency") or ""),
-        charge_id=_id(error.get("charge")) or _id(intent.get("latest_charge")),
+        charge_id=object_id(error.get("charge")) or object_id(intent.get("latest_charge")),
         code=str(error.get("code") or ""),
         decline_code=str(error.get("decline_code") or ""),
         advice_code=str(error.get("advice_code") or ""),
         network_advice_code=str(error.get("network_advice_code") or ""),
-        payment_method_id=_id(error.get("payment_method")) or _id(intent.get("payment_method")),
+        payment_method_id=object_id(error.get("payment_method")) or object_id(intent.get("payment_method")),
         card_brand=str(card.get("brand") or ""),
         card_funding=str(card.get("funding") or ""),
         card_country=str(card.get("country") or ""),
@@ -311,7 +308,7 @@ def record_recovery(intent: dict[str, Any], *, now: datetime) -> RecoveryCase | 
         if case is None or case.status in (RecoveryStatus.RECOVERED, RecoveryStatus.CANCELLED):
             return case
         _record_attempt(
-            case, charge_id=_id(intent.get("latest_charge")), succeeded=True, verdict=None, failure=None, now=now
+            case, charge_id=object_id(intent.get("latest_charge")), succeeded=True, verdict=None, failure=None, now=now
         )
         RecoveryCase.objects.filter(pk=case.pk).update(status=RecoveryStatus.RECOVERED, next_retry_at=None)
         case.refresh_from_db()

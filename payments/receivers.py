@@ -14,6 +14,8 @@ from bookings.mirror import is_payable
 from bookings.models import CLOSED_STATUSES, Booking
 from payments import collection
 from payops import stripe_signals
+from payops.stripe_payloads import object_id
+from payops.stripe_queries import BOOKING_METADATA_KEY
 
 
 def on_booking_payable(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
@@ -47,17 +49,12 @@ def on_payment_succeeded(
     collection.propose_confirmation(
         payment=collection.SucceededPayment(
             payment_intent_id=str(stripe_object["id"]),
-            booking_code=str(metadata.get("checkfront_booking_id") or ""),
+            booking_code=str(metadata.get(BOOKING_METADATA_KEY) or ""),
             amount_minor=int(stripe_object.get("amount_received") or stripe_object.get("amount") or 0),
             currency=str(stripe_object.get("currency") or ""),
-            charge_id=_id(stripe_object.get("latest_charge")),
+            charge_id=object_id(stripe_object.get("latest_charge")),
         )
     )
-
-
-def _id(value: Any) -> str:
-    """An id, whether Stripe sent the object expanded or not."""
-    return str(value.get("id") or "") if isinstance(value, dict) else str(value or "")
 
 
 def on_payment_canceled(sender: Any, *, stripe_object: dict[str, Any], stale: bool, **kwargs: Any) -> None:

@@ -9,10 +9,11 @@ key's 24 hours, so a person (or a lookup by metadata) must settle it first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import stripe
+
+from payops.stripe_payloads import object_id
 
 RETRY_STATUSES = {409, 429, 500, 502, 503, 504}
 
@@ -98,12 +99,6 @@ class CardDeclined(StripeGatewayError):
         return self.decline_code or self.code
 
 
-def _object_id(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get("id") or "")
-    return str(value or "")
-
-
 def translate_error(exc: stripe.StripeError, *, write: bool = False) -> StripeGatewayError:
     """stripe-python's exception as one of ours, keeping Stripe's code, param and request id.
 
@@ -126,9 +121,9 @@ def translate_error(exc: stripe.StripeError, *, write: bool = False) -> StripeGa
             decline_code=str(detail.get("decline_code") or ""),
             network_advice_code=str(detail.get("network_advice_code") or ""),
             network_decline_code=str(detail.get("network_decline_code") or ""),
-            payment_intent_id=_object_id(detail.get("payment_intent")),
-            charge_id=_object_id(detail.get("charge")),
-            payment_method_id=_object_id(detail.get("payment_method")),
+            payment_intent_id=object_id(detail.get("payment_intent")),
+            charge_id=object_id(detail.get("charge")),
+            payment_method_id=object_id(detail.get("payment_method")),
             **common,
         )
     if isinstance(exc, stripe.IdempotencyError):

@@ -11,7 +11,8 @@ from djstripe.models.base import StripeModel
 
 from payops.event_handlers import handles
 from payops.models import InboundEvent
-from payops.stripe_mirror import MODEL_FOR_OBJECT, event_object, mirror_event
+from payops.stripe_mirror import MODEL_FOR_OBJECT, mirror_event
+from payops.stripe_payloads import event_object
 from payops.stripe_signals import SIGNAL_FOR_EVENT
 
 logger = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from djstripe import models as djstripe_models
 from djstripe.models.base import StripeModel
 
 from payops.models import StripeMirrorFetch
+from payops.stripe_payloads import event_object
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +45,6 @@ MODEL_FOR_OBJECT: dict[str, type[StripeModel]] = {
     "radar.early_fraud_warning": djstripe_models.EarlyFraudWarning,
     "setup_intent": djstripe_models.SetupIntent,
 }
-
-
-def event_object(payload: dict[str, Any]) -> dict[str, Any]:
-    obj = payload.get("data", {}).get("object", {})
-    return obj if isinstance(obj, dict) else {}
 
 
 def mirror_event(payload: dict[str, Any]) -> StripeModel | None:
