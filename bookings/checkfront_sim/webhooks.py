@@ -79,7 +79,7 @@ class WebhookDispatcher:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.disable_after = disable_after
-        # An exception out of _attempt ends the delivery thread, as it always has here.
+        # The queue logs a delivery that crashes and goes on with the next.
         self._deliveries = DeliveryQueue(self._attempt, thread_name="checkfront-sim-webhooks", join_timeout=timeout + 1)
 
     # --- lifecycle ---------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from payops.money import exponent
+
 # Stripe's presentment currencies (https://docs.stripe.com/currencies), lowercase as the API wants them.
 CURRENCIES = frozenset(
     """usd aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bif bmd bnd bob brl bsd bwp byn bzd cad cdf
@@ -11,7 +13,8 @@ CURRENCIES = frozenset(
     shp sle sos srd std szl thb tjs top try ttd twd tzs uah ugx uyu uzs vnd vuv wst xaf xcd xof xpf yer zar
     zmw""".split()
 )
-ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
+# The project's one list of minor-unit exponents (Stripe's zero-decimal currencies).
+ZERO_DECIMAL = frozenset(currency for currency in CURRENCIES if exponent(currency) == 0)
 
 # Minimum charge amounts in minor units (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
 # Other currencies need the equivalent of 0.50 USD, which needs exchange rates: not checked here.
