@@ -157,7 +157,7 @@ class StripeApi:
             clock=self.clock,
             request_id=request_id,
             idempotency_key=idempotency_key,
-            webhook_count=self.webhooks.count_for,
+            webhook_count=self.webhooks.counter(),
             settings=self.settings(),
         )
 

@@ -24,6 +24,7 @@ import http.client
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,9 +92,20 @@ class WebhookDispatcher:
             ).fetchall()
         return [{**json.loads(row["doc"]), "secret": json.loads(row["private"])["secret"]} for row in rows]
 
-    def count_for(self, event_type: str) -> int:
-        """pending_webhooks for a new event: the enabled endpoints that want it."""
-        return sum(1 for e in self.endpoints() if e["status"] == "enabled" and matches(e["enabled_events"], event_type))
+    def enabled_endpoints(self) -> list[dict[str, Any]]:
+        return [e for e in self.endpoints() if e["status"] == "enabled"]
+
+    def counter(self) -> Callable[[str], int]:
+        """pending_webhooks for the events of one API call: the enabled endpoints are read once, when first needed."""
+        enabled: list[dict[str, Any]] | None = None
+
+        def count(event_type: str) -> int:
+            nonlocal enabled
+            if enabled is None:
+                enabled = self.enabled_endpoints()
+            return sum(1 for e in enabled if matches(e["enabled_events"], event_type))
+
+        return count
 
     # --- publishing ------------------------------------------------------------------------------
 
@@ -101,7 +113,7 @@ class WebhookDispatcher:
         """Queue every event for every enabled endpoint that wants it (called after the API write commits)."""
         if not events:
             return
-        endpoints = [e for e in self.endpoints() if e["status"] == "enabled"]
+        endpoints = self.enabled_endpoints()
         now = time.monotonic()
         for event in events:
             body = json.dumps(event, indent=2).encode()
