@@ -18,6 +18,7 @@ from django.db import connection
 
 from payops.event_processing import process_event
 from payops.models import EventStatus, InboundEvent
+from tests.polling import wait_until
 from tests.webhook_payloads import raw_signature, stripe_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,16 +38,6 @@ def post(url: str, body: bytes) -> int:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15) -> bool:
-    """The dispatcher runs in another thread: poll with a deadline."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return check()
 
 
 def run_together(fn: Callable[[], Any], n: int) -> list[Any]:
@@ -87,7 +78,7 @@ def test_many_distinct_events_in_parallel_are_each_stored_once(
         statuses = list(pool.map(lambda b: post(url, b), bodies + bodies))
     assert statuses == [200] * 80
     assert InboundEvent.objects.filter(event_id__startswith="evt_par_").count() == 40
-    assert wait_for(lambda: len(recorded_handler) >= 40)
+    assert wait_until(lambda: len(recorded_handler) >= 40, timeout=15)
     assert sorted(recorded_handler) == sorted(InboundEvent.objects.values_list("pk", flat=True))
 
 
