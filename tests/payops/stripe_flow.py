@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from payops.models import EventStatus, InboundEvent
+from payops.stripe_gateway import StripeGateway
 from tests.polling import wait_until
 
 SIGNALS = (
@@ -46,3 +47,18 @@ def settled(sim: Any) -> None:
     assert wait_until(lambda: not InboundEvent.objects.exclude(status__in=finished).exists(), timeout=20)
     failed = list(InboundEvent.objects.filter(status=EventStatus.FAILED).values_list("event_type", "last_error"))
     assert failed == []
+
+
+def pay(
+    gateway: StripeGateway,
+    key: str,
+    pm: str = "pm_card_visa",
+    *,
+    amount_minor: int = 12900,
+    currency: str = "usd",
+    **extra: Any,
+) -> Any:
+    """A card payment confirmed at once, as a customer on the pay page makes it."""
+    return gateway.create_payment_intent(
+        idempotency_key=key, amount_minor=amount_minor, currency=currency, payment_method_id=pm, confirm=True, **extra
+    )

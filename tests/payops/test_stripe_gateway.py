@@ -17,6 +17,7 @@ from payops.stripe_gateway import (
     StripeOutcomeUnknown,
     StripeUnavailable,
 )
+from tests.payops.stripe_flow import pay
 from tests.stripe_fixtures import TEST_API_KEY
 
 # Stripe's table of declining test cards: (payment method, error code, decline code).
@@ -30,12 +31,6 @@ DECLINING_CARDS = [
     ("pm_card_chargeDeclinedProcessingError", "processing_error", ""),
     ("pm_card_chargeDeclinedFraudulent", "card_declined", "fraudulent"),
 ]
-
-
-def pay(gateway: StripeGateway, key: str, pm: str = "pm_card_visa", **extra: Any) -> Any:
-    return gateway.create_payment_intent(
-        idempotency_key=key, amount_minor=12900, currency="usd", payment_method_id=pm, confirm=True, **extra
-    )
 
 
 def test_a_card_payment_succeeds_with_its_booking_metadata(gateway: StripeGateway) -> None:

@@ -12,7 +12,7 @@ from djstripe import models as djstripe_models
 from payops.models import EventStatus, InboundEvent
 from payops.stripe_gateway import CardDeclined, StripeGateway, stripe_gateway
 from payops.stripe_sim import StripeSimulator
-from tests.payops.stripe_flow import Received, settled
+from tests.payops.stripe_flow import Received, pay, settled
 from tests.payops.test_stripe_gateway import DECLINING_CARDS
 from tests.polling import wait_until
 from tests.stripe_fixtures import TEST_API_KEY
@@ -25,13 +25,12 @@ def test_a_payment_flows_into_dj_stripe_and_sends_payment_succeeded_once(
     delivering: Any, gateway: StripeGateway, received: Received
 ) -> None:
     customer = gateway.create_customer(idempotency_key="cus-flow", email="flow@example.com", name="Flo Wu")
-    intent = gateway.create_payment_intent(
-        idempotency_key="pi-flow",
+    intent = pay(
+        gateway,
+        "pi-flow",
         amount_minor=24000,
         currency="eur",
         customer_id=customer.id,
-        payment_method_id="pm_card_visa",
-        confirm=True,
         metadata={"checkfront_booking_id": "BKNG-FLOW"},
     )
     settled(delivering)
@@ -53,13 +52,7 @@ def test_each_test_cards_decline_reaches_the_handler_and_the_mirror(
     delivering: Any, gateway: StripeGateway, received: Received, payment_method: str, code: str, decline_code: str
 ) -> None:
     with pytest.raises(CardDeclined) as caught:
-        gateway.create_payment_intent(
-            idempotency_key=f"pi-{payment_method}",
-            amount_minor=5000,
-            currency="usd",
-            payment_method_id=payment_method,
-            confirm=True,
-        )
+        pay(gateway, f"pi-{payment_method}", payment_method, amount_minor=5000)
     settled(delivering)
     intent_id = caught.value.payment_intent_id
     [(failed_id, mirrored)] = received.of("payment_failed")
@@ -75,14 +68,7 @@ def test_each_test_cards_decline_reaches_the_handler_and_the_mirror(
 def test_authorize_capture_and_refunds_are_mirrored_with_their_signals(
     delivering: Any, gateway: StripeGateway, received: Received
 ) -> None:
-    intent = gateway.create_payment_intent(
-        idempotency_key="pi-auth",
-        amount_minor=30000,
-        currency="usd",
-        payment_method_id="pm_card_mastercard",
-        confirm=True,
-        manual_capture=True,
-    )
+    intent = pay(gateway, "pi-auth", "pm_card_mastercard", amount_minor=30000, manual_capture=True)
     gateway.capture_payment_intent(intent.id, idempotency_key="cap-auth", amount_minor=25000)
     gateway.create_refund(idempotency_key="re-a", payment_intent_id=intent.id, amount_minor=5000)
     gateway.create_refund(idempotency_key="re-b", payment_intent_id=intent.id, amount_minor=2500)
@@ -99,14 +85,7 @@ def test_authorize_capture_and_refunds_are_mirrored_with_their_signals(
 def test_a_cancelled_authorization_sends_payment_canceled(
     delivering: Any, gateway: StripeGateway, received: Received
 ) -> None:
-    intent = gateway.create_payment_intent(
-        idempotency_key="pi-void",
-        amount_minor=9000,
-        currency="usd",
-        payment_method_id="pm_card_visa",
-        confirm=True,
-        manual_capture=True,
-    )
+    intent = pay(gateway, "pi-void", amount_minor=9000, manual_capture=True)
     gateway.cancel_payment_intent(intent.id, idempotency_key="void-1", reason="requested_by_customer")
     settled(delivering)
     [(cancelled_id, mirrored)] = received.of("payment_canceled")
@@ -123,13 +102,7 @@ def dispute_for(sim_client: Any, charge_id: str) -> Any:
 def test_a_dispute_opens_and_closes_with_its_outcome(
     delivering: Any, gateway: StripeGateway, stripe_client: Any, received: Received, evidence: str, outcome: str
 ) -> None:
-    intent = gateway.create_payment_intent(
-        idempotency_key=f"pi-dispute-{outcome}",
-        amount_minor=18500,
-        currency="usd",
-        payment_method_id="pm_card_createDispute",
-        confirm=True,
-    )
+    intent = pay(gateway, f"pi-dispute-{outcome}", "pm_card_createDispute", amount_minor=18500)
     dispute = dispute_for(stripe_client, intent.latest_charge)
     assert (dispute.status, dispute.reason) == ("needs_response", "fraudulent")
     updated = gateway.update_dispute(
@@ -148,13 +121,7 @@ def test_a_dispute_opens_and_closes_with_its_outcome(
 
 
 def test_accepting_a_dispute_closes_it_as_lost(delivering: Any, gateway: StripeGateway, stripe_client: Any) -> None:
-    intent = gateway.create_payment_intent(
-        idempotency_key="pi-accept",
-        amount_minor=7500,
-        currency="usd",
-        payment_method_id="pm_card_createDispute",
-        confirm=True,
-    )
+    intent = pay(gateway, "pi-accept", "pm_card_createDispute", amount_minor=7500)
     dispute = dispute_for(stripe_client, intent.latest_charge)
     assert gateway.close_dispute(dispute.id, idempotency_key="close-accept").status == "lost"
     settled(delivering)
@@ -219,22 +186,9 @@ def test_a_delivery_our_inbox_refused_is_retried_and_processed_once(
 
 
 def test_the_payments_page_shows_the_mirror(delivering: Any, gateway: StripeGateway, client: Any, viewer: Any) -> None:
-    paid = gateway.create_payment_intent(
-        idempotency_key="pi-page-paid",
-        amount_minor=12900,
-        currency="cad",
-        payment_method_id="pm_card_visa",
-        confirm=True,
-        metadata={"checkfront_booking_id": "BKNG-PAGE"},
-    )
+    paid = pay(gateway, "pi-page-paid", currency="cad", metadata={"checkfront_booking_id": "BKNG-PAGE"})
     with pytest.raises(CardDeclined) as caught:
-        gateway.create_payment_intent(
-            idempotency_key="pi-page-declined",
-            amount_minor=5000,
-            currency="usd",
-            payment_method_id="pm_card_chargeDeclinedInsufficientFunds",
-            confirm=True,
-        )
+        pay(gateway, "pi-page-declined", "pm_card_chargeDeclinedInsufficientFunds", amount_minor=5000)
     settled(delivering)
     client.force_login(viewer)
     page = client.get("/payments/").content.decode()
@@ -253,13 +207,7 @@ def test_the_payments_page_shows_the_mirror(delivering: Any, gateway: StripeGate
 def test_an_issuer_fraud_report_is_mirrored_and_sends_early_fraud_warning(
     delivering: Any, gateway: StripeGateway, received: Received
 ) -> None:
-    intent = gateway.create_payment_intent(
-        idempotency_key="pi-efw",
-        amount_minor=64000,
-        currency="usd",
-        payment_method_id="pm_card_createIssuerFraudRecord",
-        confirm=True,
-    )
+    intent = pay(gateway, "pi-efw", "pm_card_createIssuerFraudRecord", amount_minor=64000)
     settled(delivering)
     [(warning_id, mirrored)] = received.of("early_fraud_warning")
     assert mirrored == djstripe_models.EarlyFraudWarning.objects.get(id=warning_id)
@@ -268,13 +216,7 @@ def test_an_issuer_fraud_report_is_mirrored_and_sends_early_fraud_warning(
 
 
 def test_radar_risk_reaches_the_mirrored_charge(delivering: Any, gateway: StripeGateway) -> None:
-    intent = gateway.create_payment_intent(
-        idempotency_key="pi-elevated",
-        amount_minor=9900,
-        currency="usd",
-        payment_method_id="pm_card_riskLevelElevated",
-        confirm=True,
-    )
+    intent = pay(gateway, "pi-elevated", "pm_card_riskLevelElevated", amount_minor=9900)
     settled(delivering)
     outcome = djstripe_models.Charge.objects.get(id=intent.latest_charge).stripe_data["outcome"]
     assert outcome["risk_level"] == "elevated"
@@ -285,13 +227,7 @@ def test_the_highest_risk_card_is_blocked_by_radar_and_mirrored_as_blocked(
     delivering: Any, gateway: StripeGateway, received: Received
 ) -> None:
     with pytest.raises(CardDeclined) as caught:
-        gateway.create_payment_intent(
-            idempotency_key="pi-blocked",
-            amount_minor=9900,
-            currency="usd",
-            payment_method_id="pm_card_radarBlock",
-            confirm=True,
-        )
+        pay(gateway, "pi-blocked", "pm_card_radarBlock", amount_minor=9900)
     assert caught.value.decline_code == "fraudulent"
     settled(delivering)
     outcome = djstripe_models.Charge.objects.get(id=caught.value.charge_id).stripe_data["outcome"]

@@ -20,7 +20,7 @@ from payops.event_processing import process_event, replay_events
 from payops.models import EventStatus, InboundEvent, StripeMirrorFetch
 from payops.stripe_gateway import CardDeclined, StripeGateway
 from payops.stripe_mirror import fetch_and_sync
-from tests.payops.stripe_flow import Received, settled
+from tests.payops.stripe_flow import Received, pay, settled
 from tests.polling import wait_until
 from tests.stripe_fixtures import TEST_API_KEY
 from tests.webhook_payloads import TEST_SECRET
@@ -45,12 +45,6 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingClient]:
     client = RecordingClient()
     monkeypatch.setattr(stripe, "default_http_client", client)
     yield client
-
-
-def pay(gateway: StripeGateway, key: str, pm: str = "pm_card_visa", **extra: Any) -> Any:
-    return gateway.create_payment_intent(
-        idempotency_key=key, amount_minor=9900, currency="usd", payment_method_id=pm, confirm=True, **extra
-    )
 
 
 def test_mirroring_only_reads_and_never_inside_a_transaction(
