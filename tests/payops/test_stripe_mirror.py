@@ -173,7 +173,14 @@ def test_a_delivery_our_inbox_refused_is_retried_and_processed_once(
             payment_method_id="pm_card_visa",
             confirm=True,
         )
-        assert wait_until(lambda: any(d["status_code"] == 503 for d in sim.webhook_deliveries()))
+        # Wait for the refusal of the very event asserted on below: deliveries run in
+        # parallel, so another event's 503 says nothing about this one's first attempt.
+        assert wait_until(
+            lambda: any(
+                d["event_type"] == "payment_intent.succeeded" and d["status_code"] == 503
+                for d in sim.webhook_deliveries()
+            )
+        )
         settings.STRIPE_WEBHOOK_SECRETS = [TEST_SECRET]
         settled(sim)
         event = InboundEvent.objects.get(event_type="payment_intent.succeeded")
