@@ -22,6 +22,7 @@ from bookings.checkfront_client import CheckfrontClient, CheckfrontError, Checkf
 from bookings.checkfront_payloads import BookingData
 from bookings.mirror import is_payable
 from bookings.models import CLOSED_STATUSES
+from fraud import workflow as fraud
 from payments import collection as domain
 from payments.collection import CANCEL_PAYMENT, COLLECT, CONFIRM_BOOKING, money
 from payments.models import CollectionStatus, PaymentCollection
@@ -97,6 +98,8 @@ def collect(decision: Decision) -> dict[str, Any]:
                     confirm=bool(card),
                     off_session=bool(card),
                     setup_future_usage=None if card else "off_session",
+                    # Fraud scoring asked for authorize-only: captured after its checks.
+                    manual_capture=fraud.manual_capture_wanted(code),
                     description=f"Booking {code}",
                     metadata=_metadata(
                         checkfront_booking_id=code,
@@ -236,6 +239,9 @@ def confirm_booking(decision: Decision) -> dict[str, Any]:
     collection = PaymentCollection.objects.get(pk=decision.params["collection_id"])
     if collection.checkfront_paid_at is not None or collection.flag_reason:
         return {"already_recorded": collection.pk, "flag": collection.flag_reason}
+    if fraud.is_held(collection.booking_code):
+        # Released, the hold proposes this again; rejected, the booking is cancelled.
+        return {"skipped": f"booking {collection.booking_code} is held for fraud review"}
     client = CheckfrontClient()
     with outside_calls():
         intent = stripe_gateway().retrieve_payment_intent(collection.payment_intent_id, expand=["latest_charge"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from payments import checkout
+from payments import checkout, signals
 from payments.checkout import PayPage, PayPageState
 from payments.models import PaymentCollection
 from payments.pay_links import PayLinkExpired, PayLinkInvalid
@@ -30,7 +31,21 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         return _pay_with_test_card(request, collection)
-    return _render(request, checkout.pay_page(collection))
+    page = checkout.pay_page(collection)
+    if page.state == PayPageState.OPEN:
+        signals.pay_page_opened.send(
+            sender=PaymentCollection,
+            booking_code=collection.booking_code,
+            ip=request.META.get("REMOTE_ADDR", ""),
+            device=_device(request),
+        )
+    return _render(request, page)
+
+
+def _device(request: HttpRequest) -> str:
+    """A stable, anonymous name for the browser: a hash of what it sends with every request."""
+    headers = "|".join(request.headers.get(h, "") for h in ("User-Agent", "Accept-Language"))
+    return hashlib.sha256(headers.encode()).hexdigest()[:32] if headers.strip("|") else ""
 
 
 def _pay_with_test_card(request: HttpRequest, collection: PaymentCollection) -> HttpResponse:

@@ -53,14 +53,25 @@ class Proposal:
     not_before: datetime | None = None
     # Never automated, whatever the thresholds (an escalation, a high-value cancellation).
     requires_person: bool = False
+    # Only withholds (a fraud hold): moves no money, tells no customer, and a
+    # person decides what follows, so it runs in suggest mode as in automate.
+    protective: bool = False
+    # Nothing to do (a booking scored low): the Decision only records the score.
+    record_only: bool = False
+    # The risk of taking this action, when it is not the score: blocking a
+    # booking scored 95 for fraud risks little, and the gate compares this.
+    action_risk: float | None = None
 
     def __post_init__(self) -> None:
         if not self.workflow or not self.action or not self.reason.strip():
             raise InvalidProposal("a proposal needs a workflow, an action and a reason")
         if self.confidence is not None and not 0 <= self.confidence <= 1:
             raise InvalidProposal(f"confidence must be within 0..1, not {self.confidence}")
-        if self.score is not None and not 0 <= self.score <= 100:
-            raise InvalidProposal(f"score must be within 0..100, not {self.score}")
+        for name, value in (("score", self.score), ("action_risk", self.action_risk)):
+            if value is not None and not 0 <= value <= 100:
+                raise InvalidProposal(f"{name} must be within 0..100, not {value}")
+        if self.protective and self.moves_money:
+            raise InvalidProposal("a protective action cannot move money")
         if self.amount_minor is not None:
             if isinstance(self.amount_minor, bool) or not isinstance(self.amount_minor, int):
                 raise InvalidProposal("amount_minor must be an integer number of minor units")
@@ -91,6 +102,8 @@ def policy_for(workflow: str) -> WorkflowPolicy:
 
 def route_for(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, str]:
     """Where the gate sends a proposal, and why, in words for the audit log."""
+    if proposal.record_only:
+        return Route.LOG, "recorded only: nothing to do"
     if policy.mode == Mode.MONITOR:
         return Route.LOG, "workflow is in monitor mode"
     if policy.rollout_percent < 100:
@@ -99,6 +112,8 @@ def route_for(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, str]:
         bucket = rollout_bucket(policy.workflow, proposal.rollout_key)
         if bucket >= policy.rollout_percent:
             return Route.LOG, f"booking outside the {policy.rollout_percent}% rollout (bucket {bucket})"
+    if proposal.protective:
+        return Route.EXECUTE, "protective: it only withholds, and a person decides what follows"
     if policy.mode == Mode.SUGGEST:
         return Route.QUEUE, "workflow is in suggest mode"
     if proposal.requires_person:
@@ -113,10 +128,11 @@ def automation_blockers(policy: WorkflowPolicy, proposal: Proposal) -> list[str]
     blockers: list[str] = []
     # Unknown is never "within the threshold": a missing score or amount
     # sends the proposal to a person.
-    if proposal.score is None:
+    risk = proposal.action_risk if proposal.action_risk is not None else proposal.score
+    if risk is None:
         blockers.append("no risk score given")
-    elif proposal.score > policy.automate_max_risk:
-        blockers.append(f"risk {proposal.score:.0f} above the automation limit {policy.automate_max_risk:.0f}")
+    elif risk > policy.automate_max_risk:
+        blockers.append(f"risk {risk:.0f} above the automation limit {policy.automate_max_risk:.0f}")
     if proposal.confidence is None:
         blockers.append("no confidence given")
     elif proposal.confidence < policy.automate_min_confidence:

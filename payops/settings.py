@@ -294,6 +294,13 @@ DUNNING_LANGUAGE_FIELD = env_str("DUNNING_LANGUAGE_FIELD", "language")
 DUNNING_LAST_CHANCE_HOURS = env_int("DUNNING_LAST_CHANCE_HOURS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE["dunning-end-holds"] = {"task": "dunning.tasks.end_holds", "schedule": 60}
 
+# --- Fraud scoring --------------------------------------------------------
+
+# A MaxMind-format City or Country database (GeoLite2-City.mmdb); empty: no IP geolocation features.
+FRAUD_GEOIP_DB = env_str("FRAUD_GEOIP_DB", "")
+# Where train_fraud_model writes its skops files (each is named on its FraudModelVersion with a digest).
+FRAUD_MODEL_DIR = Path(env_str("FRAUD_MODEL_DIR", str(VAR_DIR / "models")))
+
 # --- Checkfront -----------------------------------------------------------
 
 # CHECKFRONT_HOST is the account's host (your-company.checkfront.com);

@@ -1,0 +1,115 @@
+"""Fraud labels: what became known about a payment afterwards, from reviewers, disputes, Stripe and refunds.
+
+Automatic blocks are not labels: a model must not learn from its own
+decisions. A booking's label for training is its latest (fraud/training.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fraud.models import FraudLabel, LabelSource
+from payments.models import PaymentCollection
+from payops.stripe_payloads import object_id
+from payops.stripe_queries import BOOKING_METADATA_KEY
+
+logger = logging.getLogger(__name__)
+
+
+def record(
+    *, booking_code: str, is_fraud: bool, source: str, source_id: str, payment_intent_id: str = "", charge_id: str = ""
+) -> FraudLabel | None:
+    """Add or update the label from one source (one dispute, one warning…); None when the payment is not a booking's."""
+    if not booking_code:
+        logger.info("%s %s names no booking; no fraud label", source, source_id)
+        return None
+    label, created = FraudLabel.objects.update_or_create(
+        source=source,
+        source_id=source_id,
+        defaults={
+            "booking_code": booking_code,
+            "is_fraud": is_fraud,
+            "payment_intent_id": payment_intent_id,
+            "charge_id": charge_id,
+        },
+    )
+    logger.info(
+        "%s label for booking %s from %s %s",
+        "fraud" if is_fraud else "legitimate",
+        booking_code,
+        source,
+        "(new)" if created else "(updated)",
+    )
+    return label
+
+
+def booking_of(payment_intent_id: str, metadata: dict[str, Any] | None = None) -> str:
+    """The booking a payment was for: our collection's, else the metadata's."""
+    if payment_intent_id:
+        code = (
+            PaymentCollection.objects.filter(payment_intent_id=payment_intent_id)
+            .values_list("booking_code", flat=True)
+            .first()
+        )
+        if code:
+            return str(code)
+    return str((metadata or {}).get(BOOKING_METADATA_KEY) or "")
+
+
+def fraud_reported(payment_intent_id: str) -> str:
+    """Why this payment is known to be fraud (a warning, a dispute), or "" when nothing says so."""
+    found = FraudLabel.objects.filter(payment_intent_id=payment_intent_id, is_fraud=True).first()
+    return f"reported as fraud ({found.get_source_display()})" if found else ""
+
+
+def _charge_ids(stripe_object: dict[str, Any]) -> tuple[str, str]:
+    return object_id(stripe_object.get("payment_intent")), object_id(stripe_object.get("charge"))
+
+
+# --- receivers (inside the Stripe handler's transaction) --------------------------------------------------
+
+
+def on_dispute(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
+    """A dispute for fraud is a fraud label; if it closes won, the cardholder's claim failed: legitimate."""
+    if stripe_object.get("reason") != "fraudulent":
+        return
+    pi_id, charge_id = _charge_ids(stripe_object)
+    record(
+        booking_code=booking_of(pi_id, stripe_object.get("metadata")),
+        is_fraud=stripe_object.get("status") != "won",
+        source=LabelSource.DISPUTE,
+        source_id=str(stripe_object["id"]),
+        payment_intent_id=pi_id,
+        charge_id=charge_id,
+    )
+
+
+def on_early_fraud_warning(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
+    pi_id, charge_id = _charge_ids(stripe_object)
+    record(
+        booking_code=booking_of(pi_id),
+        is_fraud=True,
+        source=LabelSource.EARLY_FRAUD_WARNING,
+        source_id=str(stripe_object["id"]),
+        payment_intent_id=pi_id,
+        charge_id=charge_id,
+    )
+
+
+def on_refunded(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
+    """A refund made with reason "fraudulent" (by us or in the Dashboard) labels the payment."""
+    if stripe_object.get("object") != "charge":
+        return
+    refunds = (stripe_object.get("refunds") or {}).get("data") or []
+    pi_id = object_id(stripe_object.get("payment_intent"))
+    for refund in refunds:
+        if refund.get("reason") == "fraudulent":
+            record(
+                booking_code=booking_of(pi_id, stripe_object.get("metadata")),
+                is_fraud=True,
+                source=LabelSource.REFUND,
+                source_id=str(refund["id"]),
+                payment_intent_id=pi_id,
+                charge_id=str(stripe_object.get("id") or ""),
+            )
