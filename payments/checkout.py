@@ -138,7 +138,8 @@ def pay_with_test_card(collection: PaymentCollection, *, payment_method_id: str,
     except StripeGatewayError as exc:
         logger.warning("pay page for %s: confirm failed: %s", collection.booking_code, exc)
         return TestPayment(succeeded=False, message="We could not take the payment just now. Please try again.")
-    if intent.status != "succeeded":
+    # Authorized for capture after the fraud checks is paid, as far as the customer is concerned.
+    if intent.status not in ("succeeded", "requires_capture"):
         return TestPayment(succeeded=False, message=f"The payment is {str(intent.status).replace('_', ' ')}.")
     return TestPayment(succeeded=True)
 
