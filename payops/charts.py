@@ -40,6 +40,7 @@ def stacked_bars(
     width: int = 720,
     height: int = 120,
     gap: float = 2,
+    labels: Sequence[str] | None = None,
 ) -> StackedBars:
     """One bar per bucket, its series stacked bottom-up, scaled to the tallest bar."""
     max_total = max((sum(counts.values()) for _, counts in buckets), default=0)
@@ -57,7 +58,7 @@ def stacked_bars(
                 segments.append(Segment(series=name, y=round(y, 2), height=round(h, 2), count=count))
         bars.append(
             Bar(
-                label=f"{start:%H}:00",
+                label=labels[index] if labels is not None else f"{start:%H}:00",
                 x=round(index * slot + gap / 2, 2),
                 width=round(slot - gap, 2),
                 total=sum(counts.values()),

@@ -98,6 +98,13 @@ def _demo_policies() -> None:
             policy.automate_min_confidence = 0.25
             policy.threshold_currency = "cad"
             policy.save()
+    for policy in WorkflowPolicy.objects.filter(workflow="fraud", mode=Mode.MONITOR):
+        if not policy.history.exists():
+            # Holds run on their own (they only withhold); clean authorizations are
+            # captured when their window closes; blocks and releases wait for a person.
+            policy.mode = Mode.SUGGEST
+            policy.threshold_currency = "cad"
+            policy.save()
     for policy in WorkflowPolicy.objects.filter(workflow__in=["refunds", "disputes"], mode=Mode.MONITOR):
         if not policy.history.exists():  # rows made by the data migration have no history yet
             policy.mode = Mode.SUGGEST

@@ -300,6 +300,8 @@ CELERY_BEAT_SCHEDULE["dunning-end-holds"] = {"task": "dunning.tasks.end_holds", 
 FRAUD_GEOIP_DB = env_str("FRAUD_GEOIP_DB", "")
 # Where train_fraud_model writes its skops files (each is named on its FraudModelVersion with a digest).
 FRAUD_MODEL_DIR = Path(env_str("FRAUD_MODEL_DIR", str(VAR_DIR / "models")))
+# A booking scored this long ago with no fraud label (dispute, warning, review) trains as legitimate.
+FRAUD_LABEL_MATURITY_DAYS = env_int("FRAUD_LABEL_MATURITY_DAYS", 60, minimum=1)
 
 # --- Checkfront -----------------------------------------------------------
 

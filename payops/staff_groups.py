@@ -29,10 +29,24 @@ VIEWER = [
     ("bookings", "view_item"),
     ("bookings", "view_transaction"),
     ("bookings", "view_synccursor"),
+    ("fraud", "view_assessment"),
+    ("fraud", "view_fraudhold"),
+    ("fraud", "view_fraudlabel"),
+    ("fraud", "view_fraudmodelversion"),
+    ("fraud", "view_fraudpolicy"),
+    ("fraud", "view_fraudlistentry"),
 ]
 REVIEWER = [*VIEWER, ("payops", "change_reviewitem"), ("payops", "act_on_reviewitem")]
 APPROVER = [*REVIEWER, ("payops", "approve_large_reviewitem")]
-ADMIN = [*APPROVER, ("payops", "change_workflowpolicy"), ("payops", "replay_inboundevent")]
+ADMIN = [
+    *APPROVER,
+    ("payops", "change_workflowpolicy"),
+    ("payops", "replay_inboundevent"),
+    ("fraud", "change_fraudpolicy"),
+    ("fraud", "add_fraudlistentry"),
+    ("fraud", "change_fraudlistentry"),
+    ("fraud", "delete_fraudlistentry"),
+]
 GROUPS = {"Viewer": VIEWER, "Reviewer": REVIEWER, "Approver": APPROVER, "Admin": ADMIN}
 
 

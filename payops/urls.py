@@ -14,6 +14,7 @@ console_patterns = [
 urlpatterns = [
     path("", include((console_patterns, "console"))),
     path("bookings/", include("bookings.urls")),
+    path("fraud/", include("fraud.urls")),
     # The customer's pay page: public, the signed token is the credential.
     path("pay/", include("payments.urls")),
     path("webhooks/<slug:source>/", webhook_views.inbound_webhook, name="webhook"),

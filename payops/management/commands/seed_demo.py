@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.utils import timezone
 
 from dunning.models import RecoveryCase
 from dunning.synthetic_history import generate_history
+from fraud import synthetic_history as fraud_history
+from fraud.models import Assessment
 from payops.demo_data import DEMO_USERS, seed_demo
 from payops.env import env_str
 from payops.models import InboundEvent
@@ -26,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=120, help="Stripe events to generate (default 120)")
         parser.add_argument("--seed", type=int, default=7, help="random seed, for a repeatable day")
         parser.add_argument("--force", action="store_true", help="add another day even if demo data exists")
+        parser.add_argument(
+            "--fraud-bookings",
+            type=int,
+            default=20000,
+            help="synthetic assessed and labelled bookings for the fraud model (default 20000; 0 for none)",
+        )
         parser.add_argument(
             "--recovery-cases",
             type=int,
@@ -56,6 +65,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"demo logins: {', '.join(DEMO_USERS)} (password from PAYOPS_DEMO_PASSWORD or 'payops-demo')")
         self.seed_recovery_history(options["recovery_cases"], options["seed"])
+        self.seed_fraud_history(options["fraud_bookings"], options["seed"])
 
     def seed_recovery_history(self, cases: int, seed: int) -> None:
         """Six months of made-up recoveries, so `train_retry_model` has something to learn from."""
@@ -73,3 +83,19 @@ class Command(BaseCommand):
 
         written = generate_history(cases=cases, seed=seed, end=timezone.now(), progress=progress)
         self.stdout.write(self.style.SUCCESS(f"seeded {written} synthetic recovery cases for the retry model"))
+
+    def seed_fraud_history(self, bookings: int, seed: int) -> None:
+        """A year of made-up assessed and labelled bookings, so `train_fraud_model` has something to learn from."""
+        if not 0 <= bookings <= 200_000:
+            raise CommandError("--fraud-bookings must be between 0 and 200000")
+        if not bookings or Assessment.objects.filter(booking_code__startswith=fraud_history.PREFIX).exists():
+            return
+
+        def progress(done: int) -> None:
+            if done % 5000 == 0 or done == bookings:
+                self.stdout.write(f"  {done}/{bookings} synthetic fraud-scored bookings")
+
+        # Ending past the label maturity, so every unlabelled one counts as legitimate.
+        end = timezone.now() - timedelta(days=settings.FRAUD_LABEL_MATURITY_DAYS + 1)
+        fraud = fraud_history.generate(bookings=bookings, end=end, seed=seed, progress=progress)
+        self.stdout.write(self.style.SUCCESS(f"seeded {bookings} synthetic scored bookings ({fraud} fraud)"))
