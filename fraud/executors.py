@@ -17,7 +17,7 @@ from audit.models import ActorType, Decision
 from bookings.checkfront_client import CheckfrontClient
 from bookings.models import CLOSED_STATUSES
 from fraud import labels, workflow
-from fraud.models import FraudHold, HoldStatus, LabelSource
+from fraud.models import Assessment, FraudHold, HoldStatus, LabelSource
 from payments import collection as payments
 from payments.executors import outside_calls
 from payments.models import PaymentCollection
@@ -100,10 +100,19 @@ def capture(decision: Decision) -> dict[str, Any]:
         intent = gateway.retrieve_payment_intent(pi_id)
     if intent.status != "requires_capture":
         return {"skipped": f"{pi_id} is {intent.status}, not waiting for capture"}
+    if workflow.is_held(decision.booking_id):
+        return {"not_captured": "the booking is held for fraud review"}
     warning = labels.fraud_reported(pi_id)
-    if warning or workflow.is_held(decision.booking_id):
-        why = warning or "the booking is held for fraud review"
-        return {"not_captured": why}
+    if warning:
+        assessment = Assessment.objects.get(pk=decision.params["assessment_id"])
+        held = workflow.hold_after_report(
+            assessment=assessment,
+            params=dict(decision.params),
+            amount=int(decision.amount_minor or 0),
+            currency=decision.currency,
+            why=warning,
+        )
+        return {"not_captured": warning, "hold_decision": str(held.pk)}
     amount = decision.params.get("amount_minor")
     with outside_calls():
         captured = gateway.capture_payment_intent(

@@ -97,19 +97,18 @@ def on_early_fraud_warning(sender: Any, *, stripe_object: dict[str, Any], **kwar
     )
 
 
-def on_refunded(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
+def on_refund(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
     """A refund made with reason "fraudulent" (by us or in the Dashboard) labels the payment."""
-    if stripe_object.get("object") != "charge":
+    if stripe_object.get("object") != "refund" or stripe_object.get("reason") != "fraudulent":
         return
-    refunds = (stripe_object.get("refunds") or {}).get("data") or []
-    pi_id = object_id(stripe_object.get("payment_intent"))
-    for refund in refunds:
-        if refund.get("reason") == "fraudulent":
-            record(
-                booking_code=booking_of(pi_id, stripe_object.get("metadata")),
-                is_fraud=True,
-                source=LabelSource.REFUND,
-                source_id=str(refund["id"]),
-                payment_intent_id=pi_id,
-                charge_id=str(stripe_object.get("id") or ""),
-            )
+    if stripe_object.get("status") in ("failed", "canceled"):
+        return
+    pi_id, charge_id = _charge_ids(stripe_object)
+    record(
+        booking_code=booking_of(pi_id, stripe_object.get("metadata")),
+        is_fraud=True,
+        source=LabelSource.REFUND,
+        source_id=str(stripe_object["id"]),
+        payment_intent_id=pi_id,
+        charge_id=charge_id,
+    )

@@ -60,5 +60,5 @@ def connect() -> None:
     stripe_signals.dispute_opened.connect(labels.on_dispute, dispatch_uid=f"{uid}.dispute_opened")
     stripe_signals.dispute_closed.connect(labels.on_dispute, dispatch_uid=f"{uid}.dispute_closed")
     stripe_signals.early_fraud_warning.connect(labels.on_early_fraud_warning, dispatch_uid=f"{uid}.efw")
-    stripe_signals.payment_refunded.connect(labels.on_refunded, dispatch_uid=f"{uid}.refunded")
+    stripe_signals.refund_changed.connect(labels.on_refund, dispatch_uid=f"{uid}.refund")
     payment_signals.pay_page_opened.connect(on_pay_page_opened, dispatch_uid=f"{uid}.pay_page")

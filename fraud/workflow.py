@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Decision, Mode, Route
@@ -362,13 +363,49 @@ def propose_review(hold: FraudHold, *, params: dict[str, Any]) -> Decision:
 
 
 def _review_due(params: dict[str, Any]) -> datetime | None:
-    from django.utils.dateparse import parse_datetime
-
-    deadline = parse_datetime(str(params.get("capture_before") or ""))
-    if deadline is None or params.get("captured"):
+    if params.get("captured") or not params.get("capture_before"):
         return None
-    return deadline - timedelta(hours=fraud_policy().capture_margin_hours)
+    return _parse_deadline(params) - timedelta(hours=fraud_policy().capture_margin_hours)
 
 
 def is_held(booking_code: str) -> bool:
     return FraudHold.objects.filter(booking_code=booking_code, status=HoldStatus.HELD).exists()
+
+
+def hold_after_report(
+    *, assessment: Assessment, params: dict[str, Any], amount: int, currency: str, why: str
+) -> Decision:
+    """Something came up before capture (an early fraud warning, a dispute): hold the booking for a person instead."""
+    deadline = _parse_deadline(params)
+    payment = _Payment(
+        pi_id=str(params.get("payment_intent_id") or ""),
+        charge_id=str(params.get("charge_id") or ""),
+        amount=amount,
+        currency=currency,
+        captured=bool(params.get("captured")),
+        deadline=deadline,
+    )
+    proposal = _proposal(
+        assessment,
+        action=HOLD,
+        reason=f"Booking {assessment.booking_code} was about to be captured, but it was {why}: hold it for review",
+        params=payment.params(),
+        stripe_ids=payment.stripe_ids,
+        amount_minor=amount,
+        currency=currency,
+        protective=True,
+        moves_money=False,
+    )
+    proposal = replace(proposal, reasons=[why, *proposal.reasons][:4])
+    with transaction.atomic():
+        decision = submit_proposal(proposal)
+        _open_hold(assessment, decision, payment)
+    return decision
+
+
+def _parse_deadline(params: dict[str, Any]) -> datetime:
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(str(params.get("capture_before") or "")) or timezone.now() + timedelta(
+        days=AUTHORIZATION_DAYS
+    )

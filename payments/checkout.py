@@ -30,6 +30,8 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_chargeDeclinedExpiredCard": "Visa 0069: declined, expired card",
     "pm_card_chargeDeclinedLostCard": "Visa 9987: declined, lost card",
     "pm_card_chargeDeclined": "Visa 0002: declined",
+    "pm_card_createDispute": "Visa 0259: succeeds, then disputed as fraud",
+    "pm_card_createIssuerFraudRecord": "Visa 5423: succeeds, then the issuer reports fraud",
 }
 
 

@@ -29,6 +29,8 @@ payment_captured = Signal()
 payment_canceled = Signal()
 # charge.refunded: money went back (fully or partly); the charge carries amount_refunded.
 payment_refunded = Signal()
+# refund.created / refund.updated: one refund, with its reason and status.
+refund_changed = Signal()
 # charge.dispute.created / charge.dispute.closed (status won, lost or warning_closed).
 dispute_opened = Signal()
 dispute_closed = Signal()
@@ -42,6 +44,8 @@ SIGNAL_FOR_EVENT: dict[str, Signal] = {
     "charge.captured": payment_captured,
     "payment_intent.canceled": payment_canceled,
     "charge.refunded": payment_refunded,
+    "refund.created": refund_changed,
+    "refund.updated": refund_changed,
     "charge.dispute.created": dispute_opened,
     "charge.dispute.closed": dispute_closed,
     "radar.early_fraud_warning.created": early_fraud_warning,

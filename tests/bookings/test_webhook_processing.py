@@ -41,6 +41,8 @@ def test_a_new_booking_reaches_the_mirror_by_webhook_in_every_format(
         booking = new_booking(checkfront)
         assert checkfront.wait_for_webhooks()
         assert wait_until(lambda: Booking.objects.filter(code=booking["code"]).exists())
+        # The mirror commits before the event is marked processed: wait for both.
+        assert wait_until(lambda: InboundEvent.objects.filter(status=EventStatus.PROCESSED).exists())
     finally:
         signals.booking_created.disconnect(on_created)
     mirrored = Booking.objects.get(code=booking["code"])
