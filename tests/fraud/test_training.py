@@ -46,7 +46,7 @@ def test_without_labels_the_prior_stays_and_the_command_says_why() -> None:
 
 
 def test_a_bad_test_share_is_refused() -> None:
-    with pytest.raises(CommandError, match="between 0.05 and 0.5"):
+    with pytest.raises(CommandError, match=r"between 0\.05 and 0\.5"):
         train("--test-share", "0.9")
 
 
