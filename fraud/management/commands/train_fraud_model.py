@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from fraud.evaluation import format_report
 from fraud.estimator import TrainingDataError
+from fraud.evaluation import format_report
 from fraud.training import NotEnoughLabels, train
 
 
