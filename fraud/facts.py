@@ -123,10 +123,9 @@ def _history(booking: Booking, at: datetime) -> dict[str, Any]:
     main_item = item_ids[0] if item_ids else None
     usual_amount = None
     if main_item is not None:
-        amounts = recent.filter(paid_minor__gt=0, items__item_checkfront_id=main_item).values_list(
-            "total_minor", flat=True
-        )
-        usual_amount = _median([float(a) for a in amounts.distinct()[:500]])
+        # Distinct bookings (a booking with two lines of the item joins twice), not distinct amounts.
+        paid = recent.filter(paid_minor__gt=0, items__item_checkfront_id=main_item).distinct()
+        usual_amount = _median([float(a) for _, a in paid.values_list("pk", "total_minor")[:500]])
     sizes = (
         BookingItem.objects.filter(booking__in=recent.values("pk")[:500])
         .values("booking_id")
