@@ -45,6 +45,16 @@ def changeable(action: str, **fields: type) -> None:
     _CHANGEABLE[action] = fields
 
 
+def _as(kind: type, value: Any) -> Any:
+    """The value as `kind`, refusing what would only fit by rounding (12.5 is not an amount in minor units)."""
+    if kind is int:
+        # int(12.5) and int(True) both "work"; neither is what the reviewer typed as a whole number.
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(f"{value!r} is not a whole number")
+        return int(value)
+    return kind(value)
+
+
 User = AbstractBaseUser | AnonymousUser
 
 
@@ -89,34 +99,74 @@ def _clean_changes(item: ReviewItem, changes: Mapping[str, Any]) -> dict[str, An
         if name not in allowed:
             raise ReviewRefused(f"{name} cannot be changed on {item.action}", status=400)
         try:
-            cleaned[name] = allowed[name](value)
+            cleaned[name] = _as(allowed[name], value)
         except (TypeError, ValueError) as exc:
             raise ReviewRefused(f"{name}: {value!r} is not valid", status=400) from exc
-    amount = cleaned.get("amount_minor")
-    if amount is not None and (amount <= 0 or (item.amount_minor is not None and amount > item.amount_minor)):
-        raise ReviewRefused(f"the amount must be between 1 and {item.amount_minor} minor units", status=400)
+    if "amount_minor" in cleaned:
+        amount = cleaned["amount_minor"]
+        # Only ever down: the role this item needs was set by its amount, and
+        # an item without one has no bound a reviewer could stay within.
+        if item.amount_minor is None:
+            raise ReviewRefused("this item has no amount to change", status=400)
+        if not 1 <= amount <= item.amount_minor:
+            raise ReviewRefused(f"the amount must be between 1 and {item.amount_minor} minor units", status=400)
     return cleaned
 
 
+def _locked_open_item(item_id: int, user: Any) -> ReviewItem:
+    """The item, locked until the transaction ends, once the user may act on it and it is still open."""
+    # The lock serialises answers to one item: a second approver waits here
+    # and then finds it no longer open.
+    item = ReviewItem.objects.select_for_update().select_related("decision").filter(pk=item_id).first()
+    if item is None:
+        raise ReviewRefused("no such review item", status=404)
+    _check_role(item, user)
+    if item.status != ReviewStatus.OPEN:
+        raise ReviewRefused(f"already {item.get_status_display().lower()}")
+    return item
+
+
+def _close_proposal(item: ReviewItem, **outcome: Any) -> None:
+    """Give the proposal its final outcome, only while it still waits for review."""
+    # Conditional: something else (a dunning case ending) may have expired
+    # the proposal; then this answer comes too late and rolls back.
+    if not Decision.objects.filter(pk=item.decision_id, outcome=Outcome.QUEUED).update(
+        outcome_at=timezone.now(), **outcome
+    ):
+        raise ReviewRefused("the proposal is no longer waiting for review")
+
+
 def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None) -> Decision | None:
-    """Approve (with changes, if any). Returns the executing Decision, or None while a second approval is needed."""
+    """Approve (with changes, if any). Returns the executing Decision, or None while a second approval is needed.
+
+    On an item needing two people the first approver's changes are kept on
+    the item, so the second person approves exactly that, as it stands.
+    """
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().select_related("decision").get(pk=item_id)
-        _check_role(item, user)
-        if item.status != ReviewStatus.OPEN:
-            raise ReviewRefused(f"already {item.get_status_display().lower()}")
+        item = _locked_open_item(item_id, user)
         cleaned = _clean_changes(item, changes or {})
         if item.approvals_required > 1 and item.approvals.exists() and cleaned:
-            raise ReviewRefused("the first approver approved it unchanged: approve or reject it as it is", status=400)
+            raise ReviewRefused("the first approver approved it as it stands: approve or reject that", status=400)
         try:
             with transaction.atomic():
                 ReviewApproval.objects.create(item=item, user=user)
         except IntegrityError as exc:
             raise ReviewRefused("you have already approved this; it needs a different second person") from exc
-        if item.approvals.count() < item.approvals_required:
-            return None
         params = {**item.params, **cleaned}
-        item.status = ReviewStatus.CHANGED if cleaned else ReviewStatus.APPROVED
+        if item.approvals.count() < item.approvals_required:
+            if cleaned:
+                item.params = params
+                item.save(update_fields=["params", "updated_at"])
+            logger.info(
+                "review item %s: first of %s approvals, by %s",
+                item.pk,
+                item.approvals_required,
+                user.get_username(),
+                extra={"review_item_id": item.pk, "decision_id": str(item.decision_id)},
+            )
+            return None
+        changed = params != item.decision.params
+        item.status = ReviewStatus.CHANGED if changed else ReviewStatus.APPROVED
         item.params = params
         item.save(update_fields=["status", "params", "updated_at"])
         child = _child(
@@ -124,14 +174,22 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
             user,
             action=item.action,
             params=params,
-            reason="approved" + (" with changes" if cleaned else ""),
+            reason="approved" + (" with changes" if changed else ""),
             run=True,
         )
-        Decision.objects.filter(pk=item.decision_id).update(
-            outcome=Outcome.EXECUTED, outcome_at=timezone.now(), outcome_detail={"approved_as": str(child.pk)}
+        approvers = list(item.approvals.order_by("created_at", "pk").values_list("user__username", flat=True))
+        # Final for the proposal: it is carried out as the child; the child's
+        # outcome says whether the action itself succeeded.
+        _close_proposal(
+            item, outcome=Outcome.EXECUTED, outcome_detail={"approved_as": str(child.pk), "approved_by": approvers}
         )
         queue_decision_execution(child.pk)
-    logger.info("review item %s approved by %s", item.pk, user.get_username())
+    logger.info(
+        "review item %s approved by %s",
+        item.pk,
+        user.get_username(),
+        extra={"review_item_id": item.pk, "decision_id": str(child.pk)},
+    )
     return child
 
 
@@ -141,10 +199,7 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
     if not reason:
         raise ReviewRefused("say why it is rejected", status=400)
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().select_related("decision").get(pk=item_id)
-        _check_role(item, user)
-        if item.status != ReviewStatus.OPEN:
-            raise ReviewRefused(f"already {item.get_status_display().lower()}")
+        item = _locked_open_item(item_id, user)
         follow_up = _ON_REJECT.get(item.action)
         item.status = ReviewStatus.REJECTED
         item.save(update_fields=["status", "updated_at"])
@@ -156,12 +211,16 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
             reason=f"rejected: {reason}",
             run=follow_up is not None,
         )
-        Decision.objects.filter(pk=item.decision_id).update(
-            outcome=Outcome.REJECTED,
-            outcome_at=timezone.now(),
-            outcome_detail={"rejected_by": user.get_username(), "reason": reason},
+        _close_proposal(
+            item, outcome=Outcome.REJECTED, outcome_detail={"rejected_by": user.get_username(), "reason": reason}
         )
         if follow_up is not None:
             queue_decision_execution(child.pk)
-    logger.info("review item %s rejected by %s: %s", item.pk, user.get_username(), reason)
+    logger.info(
+        "review item %s rejected by %s: %s",
+        item.pk,
+        user.get_username(),
+        reason,
+        extra={"review_item_id": item.pk, "decision_id": str(child.pk)},
+    )
     return child
