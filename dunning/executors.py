@@ -140,7 +140,8 @@ def cancel_booking(decision: Decision) -> dict[str, Any]:
     if case.status in (RecoveryStatus.RECOVERED, RecoveryStatus.CLOSED):
         return {"skipped": f"recovery is {case.status}"}
     done = Decision.objects.filter(action=actions.CANCEL, params__case_id=case.pk, outcome=Outcome.EXECUTED)
-    if done.exclude(pk=decision.pk).exists():
+    # Neither this decision nor the proposal it approves is "another" cancellation.
+    if done.exclude(pk__in=[decision.pk, decision.parent_id]).exists():
         return {"skipped": "another cancellation of this case already ran"}
     gateway = stripe_gateway()
     try:

@@ -102,6 +102,15 @@ def _finish(decision: Decision, outcome: str, detail: dict[str, Any]) -> str | N
             logger.warning("decision %s was handed to another worker; its result is theirs", decision.pk)
             return None
         _settle_review_item(decision, outcome)
+        if decision.parent_id:
+            # An approved proposal waits, queued, for its approval to run; now it has the result.
+            waiting = Decision.objects.filter(pk=decision.parent_id, outcome=Outcome.QUEUED)
+            answered = waiting.values_list("outcome_detail", flat=True).first() or {}
+            waiting.update(
+                outcome=outcome,
+                outcome_at=timezone.now(),
+                outcome_detail={**answered, "carried_out_by": str(decision.pk)},
+            )
     log = logger.info if outcome == Outcome.EXECUTED else logger.error
     log("decision %s %s: %s", decision.pk, outcome, detail, extra={"decision_id": str(decision.pk)})
     return outcome

@@ -112,15 +112,20 @@ def route_for(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, str]:
         bucket = rollout_bucket(policy.workflow, proposal.rollout_key)
         if bucket >= policy.rollout_percent:
             return Route.LOG, f"booking outside the {policy.rollout_percent}% rollout (bucket {bucket})"
+    if proposal.requires_person:
+        return Route.QUEUE, "this action always needs a person"
     if proposal.protective:
         return Route.EXECUTE, "protective: it only withholds, and a person decides what follows"
     if policy.mode == Mode.SUGGEST:
         return Route.QUEUE, "workflow is in suggest mode"
-    if proposal.requires_person:
-        return Route.QUEUE, "this action always needs a person"
     blockers = automation_blockers(policy, proposal)
     if blockers:
         return Route.QUEUE, "; ".join(blockers)
+    if proposal.action_risk is not None:
+        return (
+            Route.EXECUTE,
+            f"automate mode, within every threshold (the action's own risk {proposal.action_risk:.0f})",
+        )
     return Route.EXECUTE, "automate mode, within every threshold"
 
 

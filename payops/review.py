@@ -127,7 +127,7 @@ def _locked_open_item(item_id: int, user: Any) -> ReviewItem:
 
 
 def _close_proposal(item: ReviewItem, **outcome: Any) -> None:
-    """Give the proposal its final outcome, only while it still waits for review."""
+    """Record the answer on the proposal, only while it still waits for review."""
     # Conditional: something else (a dunning case ending) may have expired
     # the proposal; then this answer comes too late and rolls back.
     if not Decision.objects.filter(pk=item.decision_id, outcome=Outcome.QUEUED).update(
@@ -178,10 +178,11 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
             run=True,
         )
         approvers = list(item.approvals.order_by("created_at", "pk").values_list("user__username", flat=True))
-        # Final for the proposal: it is carried out as the child; the child's
-        # outcome says whether the action itself succeeded.
+        # The proposal stays queued until its child finishes (executors._finish
+        # gives it the child's outcome): marked executed now, it would count as
+        # done before anything ran, and stay done if the child failed.
         _close_proposal(
-            item, outcome=Outcome.EXECUTED, outcome_detail={"approved_as": str(child.pk), "approved_by": approvers}
+            item, outcome=Outcome.QUEUED, outcome_detail={"approved_as": str(child.pk), "approved_by": approvers}
         )
         queue_decision_execution(child.pk)
     logger.info(

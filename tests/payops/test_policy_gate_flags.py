@@ -100,7 +100,10 @@ def test_a_record_only_proposal_is_logged_inside_or_outside_a_partial_rollout(in
 def test_the_gate_compares_action_risk_not_score_and_the_decision_keeps_the_score() -> None:
     set_policy(mode=Mode.AUTOMATE, automate_max_risk=60)
     decision = submit_proposal(dataclasses.replace(reminder_proposal("A1", score=95), action_risk=5))
-    assert (decision.route, decision.route_reason) == (Route.EXECUTE, "automate mode, within every threshold")
+    assert (decision.route, decision.route_reason) == (
+        Route.EXECUTE,
+        "automate mode, within every threshold (the action's own risk 5)",
+    )
     assert decision.score == 95
 
 

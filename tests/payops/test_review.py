@@ -135,10 +135,14 @@ def test_a_reviewer_approves_a_small_item_and_it_executes_as_a_child_decision(
     assert (child.outcome, child.outcome_detail) == (Outcome.EXECUTED, {"object_id": "obj_1"})
     assert list(outside.writes) == [proposal.idempotency_key]
     assert outside.calls == 1
-    # The proposal is settled, never left "queued"; its item follows the child's result.
+    # The proposal waits, queued, for its approval to run, then takes the child's result; its item follows too.
     proposal.refresh_from_db()
     assert proposal.outcome == Outcome.EXECUTED
-    assert proposal.outcome_detail == {"approved_as": str(child.pk), "approved_by": ["rita"]}
+    assert proposal.outcome_detail == {
+        "approved_as": str(child.pk),
+        "approved_by": ["rita"],
+        "carried_out_by": str(child.pk),
+    }
     item.refresh_from_db()
     assert item.status == ReviewStatus.EXECUTED
     assert list(item.approvals.values_list("user__username", flat=True)) == ["rita"]
