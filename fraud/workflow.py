@@ -122,6 +122,8 @@ def record_failure(*, booking_code: str, payment: PaymentFacts, at: datetime) ->
 def screen_booking(*, booking: Booking, now: datetime | None = None) -> Decision | None:
     """Score a booking before anyone pays; elevated or above → the payment will be authorized only."""
     now = now or timezone.now()
+    if booking.start_at is not None and booking.start_at <= now:
+        return None  # under way or over: no pay link goes out, so nothing to screen (as in payment collection)
     if Assessment.objects.filter(booking_code=booking.code, stage=Stage.BOOKING).exists():
         return None  # scored already; a replay or an amount change is scored again at payment
     record_signal(SignalKind.BOOKING, booking=booking, at=now, source_id=f"booking:{booking.code}")
