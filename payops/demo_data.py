@@ -170,23 +170,6 @@ def _decide(
             currency=currency,
             due_by=when + timedelta(hours=24),
         )
-    elif verified.event_type == "payment_intent.succeeded" and rng.random() < 0.3:
-        risk = round(rng.uniform(2, 85), 1)
-        proposal = Proposal(
-            workflow="fraud",
-            action="hold_booking" if risk > 60 else "proceed",
-            review_kind=ReviewKind.FRAUD_HOLD,
-            reason=f"risk {risk:.0f}/100: "
-            + ("booked 2 h before start, new customer" if risk > 60 else "returning customer"),
-            reasons=["lead time 2 h" if risk > 60 else "3 earlier bookings", f"{rng.choice(ITEMS)}"],
-            score=risk,
-            confidence=round(rng.uniform(0.6, 0.95), 2),
-            model_version="demo-fraud-0",
-            booking_id=booking,
-            stripe_ids=[pi_id],
-            amount_minor=amount,
-            currency=currency,
-        )
     elif verified.event_type == "charge.refunded":
         proposal = Proposal(
             workflow="refunds",

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from audit.models import Decision
+from fraud.models import Assessment
 from payops.models import EventStatus, InboundEvent, ReviewItem
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def _debug(settings: Any) -> None:
 
 
 def test_seed_demo_fills_a_day_and_can_run_again(capsys: Any) -> None:
-    call_command("seed_demo", "--events", "60")
+    call_command("seed_demo", "--events", "60", "--fraud-bookings", "500")
     out = capsys.readouterr().out
     assert "seeded 4 new users, 60 events" in out
     assert User.objects.get(username="admin").groups.filter(name="Admin").exists()
@@ -29,7 +30,10 @@ def test_seed_demo_fills_a_day_and_can_run_again(capsys: Any) -> None:
     assert not InboundEvent.objects.filter(status=EventStatus.RECEIVED).exists()
     assert Decision.objects.exists()
     assert ReviewItem.objects.exists()
-    assert set(Decision.objects.values_list("workflow", flat=True)) >= {"dunning", "fraud"}
+    assert set(Decision.objects.values_list("workflow", flat=True)) >= {"dunning"}
+    # Fraud's history is scored bookings with labels, for train_fraud_model, not made-up decisions.
+    assert "seeded 500 synthetic scored bookings" in out
+    assert Assessment.objects.filter(booking_code__startswith="SYN-").count() == 500
 
     call_command("seed_demo", "--events", "60")
     assert "already present" in capsys.readouterr().out
