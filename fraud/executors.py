@@ -135,30 +135,41 @@ def capture(decision: Decision) -> dict[str, Any]:
 
 @executes(workflow.HOLD)
 def hold(decision: Decision) -> dict[str, Any]:
-    """Put the booking on hold in Checkfront (inventory kept, not confirmed) and ask a person to decide."""
+    """Keep the booking from confirmation in Checkfront and ask a person to decide.
+
+    The review is asked for first: whatever happens to the Checkfront
+    writes after it, the held booking is in front of a person.
+    """
     held = _hold(decision)
     if held is None or held.status != HoldStatus.HELD:
         return {"skipped": "the hold was already resolved"}
+    review = _ask_for_review(decision, held)
     collection = _collection(decision)
     client = CheckfrontClient()
     with outside_calls():
         status = str(client.booking(decision.booking_id).get("status_id", ""))
         if status in CLOSED_STATUSES:
             _resolve(held, HoldStatus.CANCELLED, f"the booking was already {status} in Checkfront")
-            return {"skipped": f"booking is {status}"}
-        if status not in ("HOLD", "PAID"):
+            return {"skipped": f"booking is {status}", "review_decision": review}
+        # PAID is confirmed already (paid at the desk, or by another link) and PART
+        # keeps its deposit: both stay as they are, and the note says so.
+        if status not in ("HOLD", "PAID", "PART"):
             client.update_booking_status(decision.booking_id, status_id="HOLD")
     if held.checkfront_held_at is None:
         held.checkfront_held_at = timezone.now()
         held.save(update_fields=["checkfront_held_at", "updated_at"])
     reasons = "; ".join(decision.reasons[:3])
+    after = (
+        "It is already confirmed in Checkfront: review it before the activity."
+        if status == "PAID"
+        else "Not confirmed until a person decides."
+    )
     _note(
         decision,
         collection,
         "hold_note",
-        f"Held for fraud review: score {decision.score or 0:.0f} ({reasons}). Not confirmed until a person decides.",
+        f"Held for fraud review: score {decision.score or 0:.0f} ({reasons}). {after}",
     )
-    review = _ask_for_review(decision, held)
     return {"held": decision.booking_id, "checkfront_status_was": status, "review_decision": review}
 
 
@@ -189,8 +200,34 @@ def release(decision: Decision) -> dict[str, Any]:
         intent = gateway.retrieve_payment_intent(pi_id)
     if intent.status not in ("requires_capture", "succeeded"):
         raise ExecutionError(f"{pi_id} is {intent.status}: there is nothing to release")
-    # The hold ends first, so the confirmation the capture triggers is not held back.
+    # The hold ends before the capture, so the confirmation the capture's
+    # webhook proposes is not held back; it comes back if the capture fails.
     _resolve(held, HoldStatus.RELEASED, f"released{_by(decision)}")
+    done = "captured"
+    try:
+        if intent.status == "requires_capture":
+            amount = decision.params.get("amount_minor")
+            with outside_calls():
+                gateway.capture_payment_intent(
+                    pi_id,
+                    idempotency_key=operation_key(decision.idempotency_key, "capture"),
+                    amount_minor=int(amount) if amount else None,
+                )
+        else:
+            # Taken before the hold: the confirmation it held back is proposed again.
+            with transaction.atomic():
+                payments.propose_confirmation(
+                    payment=payments.SucceededPayment(
+                        payment_intent_id=pi_id,
+                        booking_code=collection.booking_code,
+                        amount_minor=int(intent.amount_received or 0),
+                        currency=str(intent.currency),
+                    )
+                )
+            done = "confirmation proposed"
+    except Exception:
+        _reopen(held)
+        raise
     if decision.actor_type == ActorType.USER:
         labels.record(
             booking_code=decision.booking_id,
@@ -199,29 +236,15 @@ def release(decision: Decision) -> dict[str, Any]:
             source=LabelSource.REVIEW,
             source_id=str(decision.pk),
         )
-    if intent.status == "requires_capture":
-        amount = decision.params.get("amount_minor")
-        with outside_calls():
-            gateway.capture_payment_intent(
-                pi_id,
-                idempotency_key=operation_key(decision.idempotency_key, "capture"),
-                amount_minor=int(amount) if amount else None,
-            )
-        done = "captured"
-    else:
-        # Taken before the hold: the confirmation it held back is proposed again.
-        with transaction.atomic():
-            payments.propose_confirmation(
-                payment=payments.SucceededPayment(
-                    payment_intent_id=pi_id,
-                    booking_code=collection.booking_code,
-                    amount_minor=int(intent.amount_received or 0),
-                    currency=str(intent.currency),
-                )
-            )
-        done = "confirmation proposed"
     _note(decision, collection, "release_note", f"Fraud review: released{_by(decision)}; the booking is confirmed")
     return {"released": decision.booking_id, "payment": done, "payment_intent_id": pi_id}
+
+
+def _reopen(hold: FraudHold | None) -> None:
+    """A release that could not capture leaves the booking held, for the person to see the failure and decide."""
+    if hold is not None and hold.status == HoldStatus.RELEASED:
+        hold.status, hold.resolution, hold.resolved_at = HoldStatus.HELD, "", None
+        hold.save(update_fields=["status", "resolution", "resolved_at", "updated_at"])
 
 
 # --- cancel (a reviewer's rejection) and block ----------------------------------------------------------------
@@ -260,7 +283,12 @@ def _undo(decision: Decision, *, why: str) -> dict[str, Any]:
                 idempotency_key=operation_key(decision.idempotency_key, "refund"),
                 payment_intent_id=pi_id,
                 reason="fraudulent",
-                metadata={"checkfront_booking_id": decision.booking_id, "payops_decision_id": str(decision.pk)},
+                metadata={
+                    "checkfront_booking_id": decision.booking_id,
+                    "payops_decision_id": str(decision.pk),
+                    # labels.on_refund reads this: a block's own refund is not evidence.
+                    "payops_decided_by": "person" if decision.actor_type == ActorType.USER else "model",
+                },
             )
             done["refund"] = refund.id
         client = CheckfrontClient()

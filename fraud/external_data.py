@@ -40,47 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fraud.features import FEATURE_NAMES
+
 __all__ = ["BOOKING_FEATURE_NAMES", "MAPPINGS", "ExternalDataError", "FeatureMapping", "MappedData"]
 
-# The booking model's feature names (fraud/features.py computes them; a test holds the two sets equal).
-# A mapping may fill only these.
-BOOKING_FEATURE_NAMES: tuple[str, ...] = (
-    "amount_log",
-    "amount_vs_item_usual",
-    "lead_time_hours",
-    "hour_local",
-    "returning_customer",
-    "prior_paid_bookings",
-    "email_freemail",
-    "email_disposable",
-    "email_domain_new",
-    "name_email_mismatch",
-    "ip_billing_country_mismatch",
-    "card_billing_country_mismatch",
-    "ip_card_country_mismatch",
-    "email_bookings_1h",
-    "email_bookings_24h",
-    "email_bookings_7d",
-    "email_failures_24h",
-    "ip_bookings_1h",
-    "ip_bookings_24h",
-    "ip_bookings_7d",
-    "ip_failures_24h",
-    "card_bookings_1h",
-    "card_bookings_24h",
-    "card_bookings_7d",
-    "card_failures_24h",
-    "device_bookings_1h",
-    "device_bookings_24h",
-    "device_bookings_7d",
-    "device_failures_24h",
-    "party_size",
-    "party_size_vs_usual",
-    "item_mix_rarity",
-    "stripe_risk_score",
-    "stripe_risk_level",
-    "stripe_outcome_flagged",
-)
+# A mapping may fill only the booking model's feature names.
+BOOKING_FEATURE_NAMES: tuple[str, ...] = FEATURE_NAMES
 
 HOUR = 3600.0
 WINDOWS: tuple[tuple[str, float], ...] = (("1h", HOUR), ("24h", 24 * HOUR), ("7d", 7 * 24 * HOUR))

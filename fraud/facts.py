@@ -95,7 +95,7 @@ def identity(booking: Booking, payment: PaymentFacts | None) -> Identity:
 
 
 def velocity(who: Identity, *, at: datetime) -> dict[str, int]:
-    """Bookings per key and window, and failed payments in 24 h: one grouped query per key."""
+    """Bookings and failed payments per key and window: one grouped query per key (unknown keys are left out)."""
     counts: dict[str, int] = {}
     for key in VELOCITY_KEYS:
         value = who.value(key)
@@ -107,7 +107,8 @@ def velocity(who: Identity, *, at: datetime) -> dict[str, int]:
             f"{key}_{name}": Count("booking_code", distinct=True, filter=Q(at__gt=at - span))
             for name, span in WINDOWS.items()
         }
-        aggregates[f"{key}_failures_24h"] = Count("pk", filter=Q(kind=SignalKind.FAILED, at__gt=at - WINDOWS["24h"]))
+        for name, span in WINDOWS.items():
+            aggregates[f"{key}_failures_{name}"] = Count("pk", filter=Q(kind=SignalKind.FAILED, at__gt=at - span))
         counts.update({k: int(v or 0) for k, v in rows.aggregate(**aggregates).items()})
     return counts
 

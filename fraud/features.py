@@ -103,24 +103,32 @@ def _countries(_: float, facts: Facts) -> str:
     return ", ".join(parts) if parts else "countries do not match"
 
 
+_NOUNS = {"email": "email address", "ip": "IP address", "card": "card", "device": "device"}
+
+
+def _count(name: str) -> Callable[[Facts], float]:
+    # Absent, not zero, when the key is unknown (no card before a charge, no device before the pay page).
+    return lambda f: float(f.velocity[name]) if name in f.velocity else NAN
+
+
 def _velocity(key: str, window: str) -> Feature:
-    noun = {"email": "email address", "ip": "IP address", "card": "card", "device": "device"}[key]
+    noun = _NOUNS[key]
     return Feature(
         name=f"{key}_bookings_{window}",
-        description=f"bookings made with this {noun} in the last {window}, this one included",
-        compute=lambda f: float(f.velocity.get(f"{key}_{window}", 0)),
+        description=f"bookings made with this {noun} in the last {window}, this one included; absent when unknown",
+        compute=_count(f"{key}_{window}"),
         words=lambda v, f: f"{v:.0f} bookings with this {noun} in {window}",
         group=f"velocity_{key}",
     )
 
 
-def _failures(key: str) -> Feature:
-    noun = {"email": "email address", "ip": "IP address", "card": "card", "device": "device"}[key]
+def _failures(key: str, window: str) -> Feature:
+    noun = _NOUNS[key]
     return Feature(
-        name=f"{key}_failures_24h",
-        description=f"failed payment attempts with this {noun} in the last 24 h",
-        compute=lambda f: float(f.velocity.get(f"{key}_failures_24h", 0)),
-        words=lambda v, f: f"{v:.0f} failed payments with this {noun} in 24 h",
+        name=f"{key}_failures_{window}",
+        description=f"failed payment attempts with this {noun} in the last {window}; absent when unknown",
+        compute=_count(f"{key}_failures_{window}"),
+        words=lambda v, f: f"{v:.0f} failed payments with this {noun} in {window}",
         group=f"velocity_{key}",
     )
 
@@ -218,7 +226,7 @@ FEATURES: tuple[Feature, ...] = (
         "geo",
     ),
     *(_velocity(key, window) for key in VELOCITY_KEYS for window in VELOCITY_WINDOWS),
-    *(_failures(key) for key in VELOCITY_KEYS),
+    *(_failures(key, window) for key in VELOCITY_KEYS for window in VELOCITY_WINDOWS),
     Feature(
         "party_size",
         "people booked (the quantities of the booking's lines)",

@@ -103,6 +103,8 @@ def on_refund(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> N
         return
     if stripe_object.get("status") in ("failed", "canceled"):
         return
+    if (stripe_object.get("metadata") or {}).get("payops_decided_by") == "model":
+        return  # our own block's refund: the model must not learn from itself
     pi_id, charge_id = _charge_ids(stripe_object)
     record(
         booking_code=booking_of(pi_id, stripe_object.get("metadata")),

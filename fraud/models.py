@@ -10,6 +10,11 @@ from simple_history.models import HistoricalRecords
 class FraudPolicy(models.Model):
     """The score bands that decide each action, set by admins. One row; every change is kept in its history."""
 
+    authorize_from = models.PositiveSmallIntegerField(
+        default=15,
+        help_text="before payment, from this score (the rules prior's, on the booking alone): authorize only, "
+        "so the payment stage's score decides before any money is captured",
+    )
     elevated_from = models.PositiveSmallIntegerField(
         default=40, help_text="from this score: authorize only, capture when the review window closes clean"
     )
@@ -32,7 +37,9 @@ class FraudPolicy(models.Model):
         verbose_name_plural = "fraud policy"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(elevated_from__gt=0)
+                condition=models.Q(authorize_from__gt=0)
+                & models.Q(authorize_from__lte=100)
+                & models.Q(elevated_from__gt=0)
                 & models.Q(elevated_from__lt=models.F("high_from"))
                 & models.Q(high_from__lte=models.F("block_from"))
                 & models.Q(block_from__lte=100),
@@ -76,8 +83,16 @@ class FraudListEntry(models.Model):
         return f"{self.action} {self.kind} {self.value}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.value = self.value.strip().lower()
+        self.value = normalised(self.value)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        # Before the uniqueness check, so "Foo@X.com" and "foo@x.com" are one entry, not a database error.
+        self.value = normalised(self.value)
+
+
+def normalised(value: str) -> str:
+    return (value or "").strip().lower().rstrip(".")
 
 
 class Stage(models.TextChoices):

@@ -100,7 +100,7 @@ def _prior_points(x: _Row) -> float:
     for key in ("email", "ip", "card", "device"):
         z += 0.6 * min(max(v(f"{key}_bookings_1h") - 1, 0), 3)
         z += 0.3 * min(max(v(f"{key}_bookings_24h") - 2, 0), 4)
-        z += 0.8 * min(v(f"{key}_failures_24h"), 4)
+        z += 0.8 * min(v(f"{key}_failures_24h"), 4) + 0.4 * min(v(f"{key}_failures_1h"), 3)
     z -= 1.0 * v("returning_customer") + 0.2 * min(v("prior_paid_bookings"), 5)
     z += 0.6 * max(v("party_size_vs_usual") - 2, 0) + 0.8 * max(v("item_mix_rarity") - 0.9, 0) * 10
     z += {0.0: -0.3, 1.0: 1.2, 2.0: 3.0}.get(v("stripe_risk_level"), 0.0) if present("stripe_risk_level") else 0.0

@@ -12,8 +12,8 @@ from bookings.models import Booking
 from fraud import facts as booking_facts
 from fraud.email_domains import email_domain
 from fraud.features import compute_features
-from fraud.models import Assessment, Band, FraudListEntry, FraudPolicy, ListAction, ListKind, Stage
-from fraud.risk_model import current_model, score_with_reasons
+from fraud.models import Assessment, Band, FraudListEntry, FraudPolicy, ListAction, ListKind, Stage, normalised
+from fraud.risk_model import FraudModel, RulesPrior, current_model, score_with_reasons
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +49,14 @@ class ListHit:
 
 def list_hits(who: booking_facts.Identity) -> list[ListHit]:
     """The admins' entries this booking matches: its email, the email's domain, IP or card."""
-    wanted = {
-        ListKind.EMAIL: who.email,
-        ListKind.DOMAIN: email_domain(who.email),
-        ListKind.IP: who.ip,
-        ListKind.CARD: who.card,
-    }
-    query = Q(pk__in=[])
-    for kind, value in wanted.items():
+    domain = email_domain(who.email)
+    # A listed domain covers its subdomains: mail.example.com matches example.com.
+    parts = domain.split(".") if domain else []
+    domains = [".".join(parts[i:]) for i in range(len(parts) - 1)]
+    query = Q(kind=ListKind.DOMAIN, value__in=domains)
+    for kind, value in ((ListKind.EMAIL, who.email), (ListKind.IP, who.ip), (ListKind.CARD, who.card)):
         if value:
-            query |= Q(kind=kind, value=value.strip().lower())
+            query |= Q(kind=kind, value=normalised(value))
     return [
         ListHit(action=e.action, kind=e.kind, value=e.value, note=e.note)
         for e in FraudListEntry.objects.filter(query).order_by("action", "kind")
@@ -76,6 +74,12 @@ def apply_lists(score: float, hits: list[ListHit], policy: FraudPolicy) -> tuple
     return score, []
 
 
+def model_for(stage: str) -> FraudModel:
+    """Before payment the rules prior scores: a trained model learns from payments (card, Stripe's risk and
+    device present) and would read their absence as a sign of a good booking."""
+    return RulesPrior() if stage == Stage.BOOKING else current_model()
+
+
 def assess(
     booking: Booking, *, stage: str, at: datetime, payment: booking_facts.PaymentFacts | None = None
 ) -> Assessment:
@@ -83,7 +87,7 @@ def assess(
     policy = fraud_policy()
     facts = booking_facts.gather(booking, at=at, payment=payment)
     features = compute_features(facts)
-    model = current_model()
+    model = model_for(stage)
     scored = score_with_reasons(model, features, facts)
     hits = list_hits(booking_facts.identity(booking, payment))
     score, list_reasons = apply_lists(round(100 * scored.probability, 1), hits, policy)

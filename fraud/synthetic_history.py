@@ -64,7 +64,10 @@ def _row(rng: random.Random, fraud: bool) -> dict[str, float]:
         row[f"{key}_bookings_1h"] = float(n)
         row[f"{key}_bookings_24h"] = float(n + (rng.randint(0, 2) if burst else 0))
         row[f"{key}_bookings_7d"] = row[f"{key}_bookings_24h"] + (rng.randint(0, 2) if rng.random() < 0.2 else 0)
-        row[f"{key}_failures_24h"] = float(rng.randint(1, 4) if burst and rng.random() < 0.6 else 0)
+        failures = rng.randint(1, 4) if burst and rng.random() < 0.6 else 0
+        row[f"{key}_failures_1h"] = float(rng.randint(0, failures))
+        row[f"{key}_failures_24h"] = float(failures)
+        row[f"{key}_failures_7d"] = float(failures + (rng.randint(0, 2) if rng.random() < 0.1 else 0))
     return row
 
 

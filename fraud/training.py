@@ -1,10 +1,13 @@
 """Training the fraud model from the account's own assessments and labels, and promoting it only when better.
 
-One row per booking: the features of its last assessment (the payment's
-when there is one). Its label is its latest FraudLabel; a booking with no
-label that was scored more than FRAUD_LABEL_MATURITY_DAYS ago counts as
-legitimate (disputes and warnings arrive within weeks), a younger one is left
-out. Rows are split by time: the model is fitted on the earlier ones and
+One row per paid (or authorized) booking: the features of its payment's
+assessment, which the trained model scores. Bookings never paid are left
+out: their card and Stripe features are absent, and "unpaid" would read as
+"legitimate". A booking's label is its latest FraudLabel; one with no label
+that was scored more than FRAUD_LABEL_MATURITY_DAYS ago counts as legitimate
+(disputes and warnings arrive within weeks), a younger one is left out, and
+so is one the model itself held or blocked that no person judged: its
+outcome says nothing about the truth. Rows are split by time: the model is fitted on the earlier ones and
 judged, with the current model and a logistic baseline, on the later ones.
 """
 
@@ -22,7 +25,7 @@ from django.db import transaction
 from fraud.estimator import fraud_probability
 from fraud.evaluation import Evaluation, compare_on_later_slice, evaluate, is_better, time_ordered_split
 from fraud.features import FEATURE_NAMES, FraudFeatures
-from fraud.models import Assessment, FraudLabel, FraudModelVersion, Stage
+from fraud.models import Assessment, FraudHold, FraudLabel, FraudModelVersion, Stage
 from fraud.risk_model import NEUTRAL, current_model, model_dir, sha256_of
 
 logger = logging.getLogger(__name__)
@@ -49,17 +52,21 @@ def training_set(*, now: datetime) -> TrainingSet:
     labels: dict[str, bool] = dict(
         FraudLabel.objects.order_by("booking_code", "updated_at").values_list("booking_code", "is_fraud")
     )  # ordered, so each booking keeps its latest
-    latest: dict[str, tuple[int, datetime, dict[str, float | None]]] = {}
-    rows = Assessment.objects.order_by("scored_at").values_list("booking_code", "stage", "scored_at", "features")
-    for code, stage, scored_at, features in rows.iterator(chunk_size=2000):
-        rank = 1 if stage == Stage.PAYMENT else 0
-        kept = latest.get(code)
-        if kept is None or rank >= kept[0]:
-            latest[code] = (rank, scored_at, features)
+    decided_by_model = set(FraudHold.objects.values_list("booking_code", flat=True))
+    latest: dict[str, tuple[datetime, dict[str, float | None]]] = {}
+    rows = (
+        Assessment.objects.filter(stage=Stage.PAYMENT)
+        .order_by("scored_at")
+        .values_list("booking_code", "scored_at", "features")
+    )
+    for code, scored_at, features in rows.iterator(chunk_size=2000):
+        latest[code] = (scored_at, features)
     X, y, times, young = [], [], [], 0
-    for code, (_, scored_at, features) in latest.items():
+    for code, (scored_at, features) in latest.items():
         if code in labels:
             label = labels[code]
+        elif code in decided_by_model:
+            continue
         elif scored_at < mature_before:
             label = False
         else:

@@ -15,6 +15,7 @@ executors in executors.py carry the decisions out.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -23,14 +24,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import Decision, Mode, Route
+from audit.models import Decision, Route
 from bookings.models import Booking
 from fraud.facts import PaymentFacts, latest_checkout, payment_facts
 from fraud.models import Assessment, Band, FraudHold, HoldStatus, PaymentSignal, SignalKind, Stage
 from fraud.scoring import assess, fraud_policy
 from payments.models import PaymentCollection
 from payops.models import ReviewKind
-from payops.policy_gate import Proposal, policy_for, submit_proposal
+from payops.policy_gate import Proposal, policy_for, route_for, submit_proposal
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +95,17 @@ def record_signal(
 
 
 def record_checkout(*, booking_code: str, ip: str, device: str) -> None:
-    """The customer opened the pay page: where from and on what device (a hash), for velocity and geolocation."""
+    """The customer opened the pay page: where from and on what device (a hash), for velocity and geolocation.
+
+    Once per booking, address and device: reloading the page adds nothing.
+    """
     booking = Booking.objects.filter(code=booking_code).first()
     if booking is not None:
-        record_signal(SignalKind.CHECKOUT, booking=booking, at=timezone.now(), ip=ip, device=device)
+        source = "checkout:" + hashlib.sha256(f"{booking_code}|{ip}|{device}".encode()).hexdigest()[:40]
+        record_signal(SignalKind.CHECKOUT, booking=booking, at=timezone.now(), ip=ip, device=device, source_id=source)
 
 
-def record_failure(*, booking_code: str, payment: PaymentFacts, at: datetime) -> None:
+def record_failure(*, booking_code: str, payment: PaymentFacts, at: datetime, source_id: str) -> None:
     booking = Booking.objects.filter(code=booking_code).first()
     if booking is None:
         return
@@ -109,7 +114,7 @@ def record_failure(*, booking_code: str, payment: PaymentFacts, at: datetime) ->
         SignalKind.FAILED,
         booking=booking,
         at=at,
-        source_id=payment.charge_id,
+        source_id=source_id,
         ip=checkout["ip"],
         device=checkout["device"],
         card=payment.card_fingerprint,
@@ -129,7 +134,7 @@ def screen_booking(*, booking: Booking, now: datetime | None = None) -> Decision
     record_signal(SignalKind.BOOKING, booking=booking, at=now, source_id=f"booking:{booking.code}")
     assessment = assess(booking, stage=Stage.BOOKING, at=now)
     amount, currency = booking.due_minor, booking.currency.lower()
-    if assessment.band == Band.LOW:
+    if assessment.score < fraud_policy().authorize_from:
         proposal = _proposal(
             assessment,
             action=CLEAR,
@@ -141,8 +146,8 @@ def screen_booking(*, booking: Booking, now: datetime | None = None) -> Decision
         proposal = _proposal(
             assessment,
             action=AUTHORIZE_ONLY,
-            reason=f"Booking {booking.code} scored {assessment.score:.0f} ({assessment.band}) before payment: "
-            f"authorize the {_money(amount, currency)} only, and capture after the checks",
+            reason=f"Booking {booking.code} scored {assessment.score:.0f} before payment: authorize the "
+            f"{_money(amount, currency)} only, and capture once the payment's own score allows",
             protective=True,
             moves_money=False,
             amount_minor=max(amount, 0),
@@ -212,9 +217,10 @@ def screen_payment(*, intent: dict[str, Any], captured: bool, now: datetime | No
     amount = amount or int(intent.get("amount") or 0)
     currency = str(intent.get("currency") or booking.currency).lower()
     facts = _Payment(pi_id, payment.charge_id, amount, currency, captured, capture_deadline(charge, now=now))
-    automate = policy_for(WORKFLOW).mode == Mode.AUTOMATE
-    if assessment.band == Band.BLOCK and automate:
-        return _propose_block(assessment, facts)
+    if assessment.band == Band.BLOCK:
+        blocked = _block_if_automated(assessment, facts)
+        if blocked is not None:
+            return blocked
     if assessment.band in (Band.HIGH, Band.BLOCK):
         return _propose_hold(assessment, facts)
     if captured:
@@ -321,14 +327,18 @@ def _propose_hold(assessment: Assessment, payment: _Payment) -> Decision:
     return _link(assessment, decision)
 
 
-def _propose_block(assessment: Assessment, payment: _Payment) -> Decision:
-    undo = "refund it" if payment.captured else "cancel the authorization"
+def _block_if_automated(assessment: Assessment, payment: _Payment) -> Decision | None:
+    """Block without a person, only where the gate would carry it out (automate mode, within its limits).
+
+    Anything else is held for a person instead: a block waiting in the queue
+    would hold nothing in Checkfront, and "approve" would cancel the booking.
+    """
+    undo = "refund" if payment.captured else "cancel the authorization of"
     proposal = _proposal(
         assessment,
         action=BLOCK,
         reason=f"Booking {assessment.booking_code} scored {assessment.score:.0f} (very high): block it: "
-        f"{undo} of {_money(payment.amount, payment.currency)} and cancel the booking",
-        review_kind=ReviewKind.FRAUD_HOLD,
+        f"{undo} {_money(payment.amount, payment.currency)} and cancel the booking",
         params=payment.params(),
         stripe_ids=payment.stripe_ids,
         amount_minor=payment.amount,
@@ -336,8 +346,9 @@ def _propose_block(assessment: Assessment, payment: _Payment) -> Decision:
         # The gate weighs the risk of blocking a good customer, not the fraud score.
         action_risk=max(0.0, 100.0 - assessment.score),
         moves_money=payment.captured,
-        due_by=payment.deadline,
     )
+    if route_for(policy_for(WORKFLOW), proposal)[0] != Route.EXECUTE:
+        return None
     decision = submit_proposal(proposal)
     _open_hold(assessment, decision, payment)
     return _link(assessment, decision)

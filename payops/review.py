@@ -65,7 +65,10 @@ def _check_role(item: ReviewItem, user: Any) -> None:
         raise ReviewRefused("this amount needs an Approver", status=403)
 
 
-def _child(item: ReviewItem, user: Any, *, action: str, params: dict[str, Any], reason: str, run: bool) -> Decision:
+def _child(
+    item: ReviewItem, user: Any | None, *, action: str, params: dict[str, Any], reason: str, run: bool
+) -> Decision:
+    """The answer as a Decision: the person's, or (user None) the system's when nobody answered in time."""
     parent = item.decision
     return Decision.objects.create(
         trace_id=parent.trace_id,
@@ -81,10 +84,10 @@ def _child(item: ReviewItem, user: Any, *, action: str, params: dict[str, Any], 
         score=parent.score,
         confidence=parent.confidence,
         model_version=parent.model_version,
-        mode=Mode.MANUAL,
+        mode=Mode.MANUAL if user is not None else parent.mode,
         route=Route.EXECUTE if run else Route.LOG,
-        route_reason=f"{reason} by {user.get_username()}",
-        actor_type=ActorType.USER,
+        route_reason=f"{reason} by {user.get_username()}" if user is not None else reason,
+        actor_type=ActorType.USER if user is not None else ActorType.SYSTEM,
         actor=user,
         parent=parent,
         outcome=Outcome.PENDING if run else Outcome.LOGGED,
@@ -224,4 +227,23 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
         reason,
         extra={"review_item_id": item.pk, "decision_id": str(child.pk)},
     )
+    return child
+
+
+def act_when_unanswered(item_id: int, *, action: str, reason: str) -> Decision | None:
+    """Nobody answered before the item's deadline: carry out the workflow's documented default, as the system.
+
+    The item expires; the default runs as a child of the proposal, like an
+    answer, so the audit trail shows who (nobody) and why. None when a person
+    answered meanwhile.
+    """
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().select_related("decision").filter(pk=item_id).first()
+        if item is None or item.status != ReviewStatus.OPEN:
+            return None
+        item.status = ReviewStatus.EXPIRED
+        item.save(update_fields=["status", "updated_at"])
+        child = _child(item, None, action=action, params=dict(item.params), reason=reason, run=True)
+        queue_decision_execution(child.pk)
+    logger.info("review item %s unanswered: %s", item_id, reason, extra={"decision_id": str(child.pk)})
     return child

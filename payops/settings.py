@@ -302,6 +302,7 @@ FRAUD_GEOIP_DB = env_str("FRAUD_GEOIP_DB", "")
 FRAUD_MODEL_DIR = Path(env_str("FRAUD_MODEL_DIR", str(VAR_DIR / "models")))
 # A booking scored this long ago with no fraud label (dispute, warning, review) trains as legitimate.
 FRAUD_LABEL_MATURITY_DAYS = env_int("FRAUD_LABEL_MATURITY_DAYS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE["fraud-unanswered-reviews"] = {"task": "fraud.tasks.settle_unanswered_reviews", "schedule": 60}
 
 # --- Checkfront -----------------------------------------------------------
 
