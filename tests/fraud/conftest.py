@@ -53,7 +53,8 @@ def book(sims: StandIns, customer: dict[str, Any], *, seats: int, starts_in: tim
     booking = sims.checkfront.create_booking(
         customer=customer,
         items=[{"sku": "harbourkayaktour", "qty": seats}],
-        status_id="HOLD",
+        # Pending, not reserved: only a fraud hold puts it on HOLD.
+        status_id="PEND",
         start_date=start,
         source_ip="81.2.69.160",
     )
