@@ -1,3 +1,5 @@
+"""Fraud scoring in the admin: Admins edit the policy and the block/allow lists; the records are read-only."""
+
 from typing import Any
 
 from django.contrib import admin

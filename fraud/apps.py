@@ -1,3 +1,5 @@
+"""Fraud scoring's app: its executors, receivers, and what a reviewer's rejection or change means."""
+
 from django.apps import AppConfig
 
 

@@ -172,22 +172,33 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# What a fraud model's skops file may contain: scikit-learn's own estimators and numpy.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+# Beyond what skops trusts by default (numpy, plain scikit-learn estimators), a fraud model may hold
+# exactly these: the calibration wrapper and the booster's trees, nothing that can carry code.
+TRUSTED_TYPES = frozenset(
+    {
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.isotonic.IsotonicRegression",
+        "sklearn.frozen._frozen.FrozenEstimator",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    }
+)
 
 
 def load_estimator(path: Path, *, sha256: str) -> Any:
-    """Load a skops file after checking its digest, trusting only scikit-learn and numpy types."""
+    """Load a skops file after checking its digest, trusting only the types a fraud model is made of."""
     import skops.io as sio
 
     if not path.exists():
         raise ArtefactError(f"model file {path} is missing")
-    if sha256_of(path) != sha256:
+    data = path.read_bytes()  # read once: the bytes checked are the bytes loaded
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise ArtefactError(f"model file {path} does not match its recorded digest")
-    untrusted = [t for t in sio.get_untrusted_types(file=path) if not t.startswith(TRUSTED_PREFIXES)]
-    if untrusted:
-        raise ArtefactError(f"model file {path} holds types outside scikit-learn and numpy: {untrusted}")
-    return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    needed = sio.get_untrusted_types(data=data)
+    unexpected = sorted(set(needed) - TRUSTED_TYPES)
+    if unexpected:
+        raise ArtefactError(f"model file {path} holds types a fraud model does not use: {unexpected}")
+    return sio.loads(data, trusted=needed)
 
 
 @dataclass(frozen=True)
@@ -208,6 +219,7 @@ class TrainedModel:
 
 
 _cache: dict[str, TrainedModel] = {}
+_refused: set[str] = set()
 
 
 def current_model() -> FraudModel:
@@ -218,10 +230,14 @@ def current_model() -> FraudModel:
     cached = _cache.get(row.version)
     if cached is not None:
         return cached
+    if row.version in _refused:
+        return RulesPrior()
     try:
         estimator = load_estimator(model_dir() / row.artefact, sha256=row.sha256)
     except ArtefactError:
+        # Said once per process, not on every booking; retrain or promote another version to recover.
         logger.exception("fraud model %s cannot be loaded; scoring with the prior", row.version)
+        _refused.add(row.version)
         return RulesPrior()
     metrics = row.metrics or {}
     neutral = np.array(metrics.get("neutral") or NEUTRAL.tolist(), dtype=float)

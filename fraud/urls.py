@@ -1,3 +1,5 @@
+"""The Fraud page and its release/reject actions."""
+
 from django.urls import path
 
 from fraud import views

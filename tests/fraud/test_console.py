@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from fraud.models import FraudHold, HoldStatus
+from payments.collection import money
 from payops.models import ReviewItem, ReviewKind, ReviewStatus
 from tests.fraud.conftest import RISKY, book, pay_by_link
 from tests.stand_ins import StandIns
@@ -27,6 +28,7 @@ def test_a_viewer_sees_held_bookings_with_score_reasons_and_model(fraud_on: Stan
     html = client.get("/fraud/").content.decode()
     assert code in html and "disposable email address (mailinator.com)" in html
     assert item.decision.model_version in html and 'id="score-chart"' in html
+    assert money(item.amount_minor or 0, item.currency) in html  # "CAD 1121.40", not minor units
     assert client.get("/fraud/", HTTP_HX_REQUEST="true").content.decode().lstrip().startswith('<div id="summary"')
 
 

@@ -84,6 +84,7 @@ def test_an_altered_model_file_is_not_loaded(model_dir: Path) -> None:
 
     risk_model._cache.clear()
     assert current_model().version == PRIOR_VERSION
+    risk_model._refused.clear()
 
 
 def test_the_stored_model_holds_no_personal_data(model_dir: Path) -> None:

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Train a fraud model on this account's assessed and labelled bookings (time-ordered split), report "
         "ROC-AUC, precision and recall at 1/2/5% review rates and the calibration, and promote it only if it "
-        "beats the current model on the later slice."
+        "beats the current model on the later slice.\n"
+        "Example: manage.py train_fraud_model --test-share 0.2"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
