@@ -6,11 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from fraud.models import FraudHold, HoldStatus
+from fraud.models import Assessment, FraudHold, HoldStatus
 from payments.collection import money
 from payops.models import ReviewItem, ReviewKind, ReviewStatus
-from tests.fraud.conftest import RISKY, book, pay_by_link
+from payops.policy_gate import Proposal, submit_proposal
+from tests.fraud.conftest import RISKY, book, pay_by_link, set_fraud_policy
 from tests.stand_ins import StandIns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,3 +68,48 @@ def test_an_unknown_answer_or_item_is_refused(client: Any, reviewer: Any) -> Non
     client.force_login(reviewer)
     assert client.post("/fraud/reviews/999999/release/").status_code == 404
     assert client.get("/fraud/reviews/1/release/").status_code == 405
+
+
+def _queue_holds(count: int) -> None:
+    set_fraud_policy("suggest")
+    for i in range(count):
+        code = f"Q-{count}-{i}"
+        Assessment.objects.create(
+            booking_code=code,
+            stage="payment",
+            score=80,
+            probability=0.8,
+            band="high",
+            confidence=0.3,
+            model_version="fraud-prior-1",
+            reasons=["booked 2 h before the start (raises the risk)"],
+            features={},
+            scored_at=timezone.now(),
+        )
+        submit_proposal(
+            Proposal(
+                workflow="fraud",
+                action="fraud.release",
+                reason="held",
+                review_kind=ReviewKind.FRAUD_HOLD,
+                score=80,
+                confidence=0.3,
+                model_version="fraud-prior-1",
+                booking_id=code,
+                amount_minor=10000,
+                currency="cad",
+                requires_person=True,
+            )
+        )
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_page_costs_the_same_queries_for_3_or_30_holds(client: Any, viewer: Any) -> None:
+    client.force_login(viewer)
+    counts = []
+    for n in (3, 27):
+        _queue_holds(n)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/fraud/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
