@@ -225,6 +225,9 @@ def release(decision: Decision) -> dict[str, Any]:
                     )
                 )
             done = "confirmation proposed"
+            if decision.params.get("amount_minor") not in (None, intent.amount_received):
+                # The money was taken before the hold: a smaller amount is a refund, not a capture.
+                done += "; the changed amount was not applied: refund the difference"
     except Exception:
         _reopen(held)
         raise
