@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from audit.models import Decision, Mode, Outcome
 from bookings.checkfront_client import CheckfrontClient
 from fraud import workflow
+from fraud.features import FraudFeatures
 from fraud.models import Assessment, FraudHold, FraudLabel, FraudPolicy, HoldStatus, LabelSource
 from fraud.scoring import fraud_policy
 from fraud.training import training_set
@@ -34,9 +36,8 @@ def test_a_fraud_dispute_labels_the_booking_and_reaches_the_training_set(fraud_o
     rows = training_set(now=timezone.now())
     payment_stage = Assessment.objects.get(booking_code=code, stage="payment")
     assert rows.y.tolist() == [1]  # the only labelled booking; the unlabelled ones are too recent to count
-    assert rows.X[0].tolist() == pytest.approx(
-        [v if v is not None else float("nan") for v in payment_stage.features.values()], nan_ok=True
-    )
+    stored = FraudFeatures.from_dict(payment_stage.features).values  # by name: jsonb keeps no key order
+    assert np.array_equal(rows.X[0], stored, equal_nan=True)
 
 
 def test_an_early_fraud_warning_labels_the_booking(fraud_on: StandIns) -> None:
