@@ -26,6 +26,7 @@ from payops.stripe_payloads import object_id
 
 HISTORY_DAYS = 180
 MIN_HISTORY = 5
+HISTORY_SAMPLE = 500  # the most recent bookings the "usual" amount and party size are taken from
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
 
@@ -126,9 +127,10 @@ def _history(booking: Booking, at: datetime) -> dict[str, Any]:
     if main_item is not None:
         # Distinct bookings (a booking with two lines of the item joins twice), not distinct amounts.
         paid = recent.filter(paid_minor__gt=0, items__item_checkfront_id=main_item).distinct()
-        usual_amount = _median([float(a) for _, a in paid.values_list("pk", "total_minor")[:500]])
+        latest = paid.order_by("-booked_at").values_list("pk", "total_minor")[:HISTORY_SAMPLE]
+        usual_amount = _median([float(a) for _, a in latest])
     sizes = (
-        BookingItem.objects.filter(booking__in=recent.values("pk")[:500])
+        BookingItem.objects.filter(booking__in=recent.order_by("-booked_at").values("pk")[:HISTORY_SAMPLE])
         .values("booking_id")
         .annotate(size=Sum("qty"))
         .values_list("size", flat=True)
@@ -174,9 +176,11 @@ def _country_code(value: str) -> str:
     return value if len(value) == 2 and value.isalpha() else ""
 
 
-def gather(booking: Booking, *, at: datetime, payment: PaymentFacts | None = None) -> Facts:
-    """Everything the features need for this booking, as known at `at`."""
-    who = identity(booking, payment)
+def gather(
+    booking: Booking, *, at: datetime, payment: PaymentFacts | None = None, who: Identity | None = None
+) -> Facts:
+    """Everything the features need for this booking, as known at `at` (`who`: its identity, if already read)."""
+    who = who or identity(booking, payment)
     booked_at = booking.booked_at or booking.created_at or at
     domain = email_domain(booking.customer_email or "")
     where = locate(who.ip) if who.ip else None

@@ -85,11 +85,12 @@ def assess(
 ) -> Assessment:
     """Score the booking as known at `at` and store the result (features, not identities)."""
     policy = fraud_policy()
-    facts = booking_facts.gather(booking, at=at, payment=payment)
+    who = booking_facts.identity(booking, payment)
+    facts = booking_facts.gather(booking, at=at, payment=payment, who=who)
     features = compute_features(facts)
     model = model_for(stage)
     scored = score_with_reasons(model, features, facts)
-    hits = list_hits(booking_facts.identity(booking, payment))
+    hits = list_hits(who)
     score, list_reasons = apply_lists(round(100 * scored.probability, 1), hits, policy)
     assessment = Assessment.objects.create(
         booking_code=booking.code,
