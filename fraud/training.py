@@ -14,6 +14,7 @@ judged, with the current model and a logistic baseline, on the later ones.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,7 +124,8 @@ def train(*, now: datetime, test_share: float = 0.25, progress: Callable[[str], 
     promoted, why = is_better(evaluations["candidate"], evaluations[f"current ({current.version})"])
     candidate = evaluations["candidate"]
     confidence = float(np.clip((candidate.roc_auc - 0.5) * 2, 0, 1) * min(1.0, comparison.train_positives / 200))
-    version = f"fraud-gbm-{now:%Y%m%d-%H%M%S}"
+    # The suffix keeps two trainings in one second (a retry, a test) from sharing a name.
+    version = f"fraud-gbm-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     path = model_dir() / f"{version}.skops"
     say(f"saving {path}")
     model = comparison.models["gbm"]
