@@ -41,17 +41,19 @@ def _row(rng: random.Random, fraud: bool) -> dict[str, float]:
         "amount_log": math.log1p(amount),
         "amount_vs_item_usual": ratio,
         "lead_time_hours": lead,
-        "hour_local": float(rng.choice(range(0, 6)) if fraud and rng.random() < 0.4 else rng.randint(7, 22)),
+        # Good customers book at night too (other time zones, night owls), only less often.
+        "hour_local": float(rng.randint(0, 6) if rng.random() < (0.4 if fraud else 0.08) else rng.randint(7, 22)),
         "returning_customer": chance(0.05, 0.35),
         "email_freemail": chance(0.6, 0.45),
         "email_disposable": chance(0.12, 0.01),
         "email_domain_new": chance(0.5, 0.25),
         "name_email_mismatch": chance(0.4, 0.25),
         "ip_billing_country_mismatch": chance(0.3, 0.08) if geo_known else NAN,
-        "card_billing_country_mismatch": chance(0.3, 0.07),
-        "ip_card_country_mismatch": chance(0.3, 0.07) if geo_known else NAN,
-        "party_size": float(rng.randint(4, 12) if fraud and rng.random() < 0.5 else rng.randint(1, 5)),
-        "item_mix_rarity": rng.uniform(0.8, 1.0) if fraud and rng.random() < 0.4 else rng.uniform(0.3, 0.9),
+        "card_billing_country_mismatch": chance(0.35, 0.15),  # tourists pay with foreign cards
+        "ip_card_country_mismatch": chance(0.3, 0.1) if geo_known else NAN,
+        # Groups and unusual mixes are a fraud pattern, and also what school trips and families book.
+        "party_size": float(rng.randint(4, 12) if rng.random() < (0.5 if fraud else 0.1) else rng.randint(1, 5)),
+        "item_mix_rarity": rng.uniform(0.8, 1.0) if rng.random() < (0.4 if fraud else 0.15) else rng.uniform(0.3, 0.9),
         "stripe_risk_score": float(min(99, max(0, rng.gauss(45 if fraud else 25, 18)))),
     }
     row["prior_paid_bookings"] = float(rng.randint(1, 6)) if row["returning_customer"] else 0.0
@@ -61,6 +63,8 @@ def _row(rng: random.Random, fraud: bool) -> dict[str, float]:
     row["stripe_outcome_flagged"] = float(level == 2.0)
     for key in ("email", "ip", "card", "device"):
         n = rng.randint(2, 6) if burst and rng.random() < 0.7 else 1
+        if key == "card" and not fraud and rng.random() < 0.1:
+            n = rng.randint(2, 4)  # one card paying for several bookings: a family's, a company's
         row[f"{key}_bookings_1h"] = float(n)
         row[f"{key}_bookings_24h"] = float(n + (rng.randint(0, 2) if burst else 0))
         row[f"{key}_bookings_7d"] = row[f"{key}_bookings_24h"] + (rng.randint(0, 2) if rng.random() < 0.2 else 0)

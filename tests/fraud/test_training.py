@@ -29,7 +29,7 @@ def model_dir(settings: Any, tmp_path: Path) -> Path:
     return settings.FRAUD_MODEL_DIR
 
 
-def seeded(bookings: int = 3000, seed: int = 3) -> None:
+def seeded(bookings: int = 8000, seed: int = 3) -> None:
     synthetic_history.generate(bookings=bookings, end=timezone.now() - timedelta(days=61), seed=seed)
 
 
