@@ -15,6 +15,7 @@ from fraud.models import (
     FraudPolicy,
     PaymentSignal,
 )
+from payops.admin import ReadOnlyAdmin
 
 
 @admin.register(FraudPolicy)
@@ -48,45 +49,34 @@ class FraudListEntryAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Assessment)
-class AssessmentAdmin(ReadOnly):
+class AssessmentAdmin(ReadOnlyAdmin):
     list_display = ("booking_code", "stage", "score", "band", "model_version", "scored_at")
     list_filter = ("stage", "band", "model_version")
     search_fields = ("booking_code", "payment_intent_id")
 
 
 @admin.register(FraudHold)
-class FraudHoldAdmin(ReadOnly, SimpleHistoryAdmin):
+class FraudHoldAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ("booking_code", "status", "payment_intent_id", "created_at", "resolved_at")
     list_filter = ("status",)
     search_fields = ("booking_code", "payment_intent_id")
 
 
 @admin.register(FraudLabel)
-class FraudLabelAdmin(ReadOnly, SimpleHistoryAdmin):
+class FraudLabelAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ("booking_code", "is_fraud", "source", "source_id", "created_at")
     list_filter = ("is_fraud", "source")
     search_fields = ("booking_code", "payment_intent_id", "charge_id")
 
 
 @admin.register(PaymentSignal)
-class PaymentSignalAdmin(ReadOnly):
+class PaymentSignalAdmin(ReadOnlyAdmin):
     list_display = ("kind", "booking_code", "at")
     list_filter = ("kind",)
     search_fields = ("booking_code",)
 
 
 @admin.register(FraudModelVersion)
-class FraudModelVersionAdmin(ReadOnly):
+class FraudModelVersionAdmin(ReadOnlyAdmin):
     list_display = ("version", "algorithm", "training_rows", "is_current", "created_at")

@@ -23,7 +23,7 @@ from payments.executors import outside_calls
 from payments.models import PaymentCollection
 from payments.notes import write_note_once
 from payops.executors import ExecutionError, executes
-from payops.stripe_gateway import StripeInvalidRequest, operation_key, stripe_gateway
+from payops.stripe_gateway import StripeGateway, StripeInvalidRequest, operation_key, stripe_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,29 @@ def _by(decision: Decision) -> str:
 
 def _hold(decision: Decision) -> FraudHold | None:
     return FraudHold.objects.filter(booking_code=decision.booking_id).order_by("-created_at").first()
+
+
+def _capture(gateway: StripeGateway, decision: Decision, pi_id: str) -> Any:
+    """Capture all of the authorization, or the amount the reviewer set, under the decision's key."""
+    amount = decision.params.get("amount_minor")
+    with outside_calls():
+        return gateway.capture_payment_intent(
+            pi_id,
+            idempotency_key=operation_key(decision.idempotency_key, "capture"),
+            amount_minor=int(amount) if amount else None,
+        )
+
+
+def _label_if_judged(decision: Decision, pi_id: str, *, is_fraud: bool) -> None:
+    """A person's release or rejection is a label; the system's own (a block, a deadline) is not."""
+    if decision.actor_type == ActorType.USER:
+        labels.record(
+            booking_code=decision.booking_id,
+            payment_intent_id=pi_id,
+            is_fraud=is_fraud,
+            source=LabelSource.REVIEW,
+            source_id=str(decision.pk),
+        )
 
 
 def _resolve(hold: FraudHold | None, status: str, resolution: str) -> None:
@@ -113,13 +136,7 @@ def capture(decision: Decision) -> dict[str, Any]:
             why=warning,
         )
         return {"not_captured": warning, "hold_decision": str(held.pk)}
-    amount = decision.params.get("amount_minor")
-    with outside_calls():
-        captured = gateway.capture_payment_intent(
-            pi_id,
-            idempotency_key=operation_key(decision.idempotency_key, "capture"),
-            amount_minor=int(amount) if amount else None,
-        )
+    captured = _capture(gateway, decision, pi_id)
     paid = payments.money(int(captured.amount_received or 0), str(captured.currency))
     _note(
         decision,
@@ -206,13 +223,7 @@ def release(decision: Decision) -> dict[str, Any]:
     done = "captured"
     try:
         if intent.status == "requires_capture":
-            amount = decision.params.get("amount_minor")
-            with outside_calls():
-                gateway.capture_payment_intent(
-                    pi_id,
-                    idempotency_key=operation_key(decision.idempotency_key, "capture"),
-                    amount_minor=int(amount) if amount else None,
-                )
+            _capture(gateway, decision, pi_id)
         else:
             # Taken before the hold: the confirmation it held back is proposed again.
             with transaction.atomic():
@@ -231,14 +242,7 @@ def release(decision: Decision) -> dict[str, Any]:
     except Exception:
         _reopen(held)
         raise
-    if decision.actor_type == ActorType.USER:
-        labels.record(
-            booking_code=decision.booking_id,
-            payment_intent_id=pi_id,
-            is_fraud=False,
-            source=LabelSource.REVIEW,
-            source_id=str(decision.pk),
-        )
+    _label_if_judged(decision, pi_id, is_fraud=False)
     _note(decision, collection, "release_note", f"Fraud review: released{_by(decision)}; the booking is confirmed")
     return {"released": decision.booking_id, "payment": done, "payment_intent_id": pi_id}
 
@@ -298,14 +302,7 @@ def _undo(decision: Decision, *, why: str) -> dict[str, Any]:
         booking_status = str(client.booking(decision.booking_id).get("status_id", ""))
         if booking_status not in CLOSED_STATUSES:
             client.update_booking_status(decision.booking_id, status_id="STOP")
-    if decision.actor_type == ActorType.USER:
-        labels.record(
-            booking_code=decision.booking_id,
-            payment_intent_id=pi_id,
-            is_fraud=True,
-            source=LabelSource.REVIEW,
-            source_id=str(decision.pk),
-        )
+    _label_if_judged(decision, pi_id, is_fraud=True)
     _resolve(held, HoldStatus.CANCELLED, f"{why}{_by(decision)}")
     refunded = " and refunded" if "refund" in done else ""
     _note(decision, collection, "cancel_note", f"Booking cancelled{refunded}: {why}{_by(decision)}")

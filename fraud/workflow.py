@@ -222,7 +222,7 @@ def screen_payment(*, intent: dict[str, Any], captured: bool, now: datetime | No
         if blocked is not None:
             return blocked
     if assessment.band in (Band.HIGH, Band.BLOCK):
-        return _propose_hold(assessment, facts)
+        return _link(assessment, _propose_hold(assessment, facts))
     if captured:
         return _link(
             assessment,
@@ -308,13 +308,20 @@ def _open_hold(assessment: Assessment, decision: Decision, payment: _Payment) ->
     )
 
 
-def _propose_hold(assessment: Assessment, payment: _Payment) -> Decision:
-    taken = "taken" if payment.captured else "authorized, not captured"
+def _propose_hold(assessment: Assessment, payment: _Payment, *, why: str = "") -> Decision:
+    """Hold the booking for a person: for its score, or (`why`) for what came up before the capture."""
+    if why:
+        reason = f"Booking {assessment.booking_code} was about to be captured, but it was {why}: hold it for review"
+    else:
+        taken = "taken" if payment.captured else "authorized, not captured"
+        reason = (
+            f"Booking {assessment.booking_code} scored {assessment.score:.0f} ({assessment.band}) with "
+            f"{_money(payment.amount, payment.currency)} {taken}: hold it in Checkfront for a person to review"
+        )
     proposal = _proposal(
         assessment,
         action=HOLD,
-        reason=f"Booking {assessment.booking_code} scored {assessment.score:.0f} ({assessment.band}) with "
-        f"{_money(payment.amount, payment.currency)} {taken}: hold it in Checkfront for a person to review",
+        reason=reason,
         params=payment.params(),
         stripe_ids=payment.stripe_ids,
         amount_minor=payment.amount,
@@ -322,9 +329,11 @@ def _propose_hold(assessment: Assessment, payment: _Payment) -> Decision:
         protective=True,
         moves_money=False,
     )
+    if why:
+        proposal = replace(proposal, reasons=[why, *proposal.reasons][:4])
     decision = submit_proposal(proposal)
     _open_hold(assessment, decision, payment)
-    return _link(assessment, decision)
+    return decision
 
 
 def _block_if_automated(assessment: Assessment, payment: _Payment) -> Decision | None:
@@ -398,22 +407,8 @@ def hold_after_report(
         captured=bool(params.get("captured")),
         deadline=deadline,
     )
-    proposal = _proposal(
-        assessment,
-        action=HOLD,
-        reason=f"Booking {assessment.booking_code} was about to be captured, but it was {why}: hold it for review",
-        params=payment.params(),
-        stripe_ids=payment.stripe_ids,
-        amount_minor=amount,
-        currency=currency,
-        protective=True,
-        moves_money=False,
-    )
-    proposal = replace(proposal, reasons=[why, *proposal.reasons][:4])
     with transaction.atomic():
-        decision = submit_proposal(proposal)
-        _open_hold(assessment, decision, payment)
-    return decision
+        return _propose_hold(assessment, payment, why=why)
 
 
 def _parse_deadline(params: dict[str, Any]) -> datetime:
