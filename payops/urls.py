@@ -4,15 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from payops import views, webhook_views
-
-console_patterns = [
-    path("", views.home, name="home"),
-    path("payments/", views.payments, name="payments"),
-]
+from payops import webhook_views
 
 urlpatterns = [
-    path("", include((console_patterns, "console"))),
+    path("", include("console.urls")),
+    path("queue/", include("console.queue_urls")),
     path("bookings/", include("bookings.urls")),
     path("fraud/", include("fraud.urls")),
     # The customer's pay page: public, the signed token is the credential.
