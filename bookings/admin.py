@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from bookings.models import Booking, BookingItem, Customer, Item, SyncCursor, Transaction
+from bookings.models import Booking, BookingItem, BookingNote, Customer, Item, SyncCursor, Transaction
 from payops.admin import ReadOnlyAdmin
 
 
@@ -63,3 +63,10 @@ class TransactionAdmin(MirrorAdmin):
 @admin.register(SyncCursor)
 class SyncCursorAdmin(ReadOnlyAdmin):
     list_display = ["name", "cursor_at", "running_since", "last_completed_at"]
+
+
+@admin.register(BookingNote)
+class BookingNoteAdmin(ReadOnlyAdmin):
+    list_display = ["booking_code", "body", "written_at", "created_at"]
+    search_fields = ["=booking_code", "key"]
+    date_hierarchy = "created_at"

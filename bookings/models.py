@@ -164,3 +164,23 @@ class SyncCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} since {self.cursor_at}"
+
+
+class BookingNote(models.Model):
+    """A note PayOps wrote (or is writing) on a Checkfront booking.
+
+    Checkfront has no idempotency key, so each note has one here: an executor
+    that runs again finds its note written and writes nothing.
+    """
+
+    key = models.CharField(max_length=300, unique=True, help_text="the decision's operation key for this note")
+    booking_code = models.CharField(max_length=64, db_index=True)
+    body = models.TextField()
+    written_at = models.DateTimeField(null=True, blank=True, help_text="empty: not written, or the outcome is unknown")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"note on {self.booking_code}: {self.body[:40]}"

@@ -6,3 +6,8 @@ class ConsoleConfig(AppConfig):
 
     name = "console"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from console import notes, search_keys  # noqa: F401 - registers the note executor
+
+        search_keys.connect()

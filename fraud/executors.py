@@ -16,12 +16,12 @@ from django.utils import timezone
 from audit.models import ActorType, Decision
 from bookings.checkfront_client import CheckfrontClient
 from bookings.models import CLOSED_STATUSES
+from bookings.notes import write_note_once
 from fraud import labels, workflow
 from fraud.models import Assessment, FraudHold, HoldStatus, LabelSource
 from payments import collection as payments
 from payments.executors import outside_calls
 from payments.models import PaymentCollection
-from payments.notes import write_note_once
 from payops.executors import ExecutionError, executes
 from payops.stripe_gateway import StripeGateway, StripeInvalidRequest, operation_key, stripe_gateway
 
@@ -44,7 +44,7 @@ def _note(decision: Decision, collection: PaymentCollection, what: str, body: st
     with outside_calls():
         return write_note_once(
             client=CheckfrontClient(),
-            collection=collection,
+            booking_code=collection.booking_code,
             key=operation_key(decision.idempotency_key, what),
             body=body,
         )

@@ -5,18 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from payments.models import CollectionNote, PaymentCollection
+from payments.models import PaymentCollection
 from payops.admin import ReadOnlyAdmin
-
-
-class CollectionNoteInline(admin.TabularInline):
-    model = CollectionNote
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("body", "written_at", "key")
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(PaymentCollection)
@@ -34,4 +24,3 @@ class PaymentCollectionAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     list_filter = ["status", "needs_refund", "currency"]
     search_fields = ["booking_code", "payment_intent_id", "stripe_customer_id", "=checkfront_customer_id"]
     date_hierarchy = "created_at"
-    inlines = [CollectionNoteInline]

@@ -22,11 +22,11 @@ from bookings.checkfront_client import CheckfrontClient, CheckfrontError, Checkf
 from bookings.checkfront_payloads import BookingData
 from bookings.mirror import is_payable
 from bookings.models import CLOSED_STATUSES
+from bookings.notes import write_note_once
 from fraud import workflow as fraud
 from payments import collection as domain
 from payments.collection import CANCEL_PAYMENT, COLLECT, CONFIRM_BOOKING, money
 from payments.models import CollectionStatus, PaymentCollection
-from payments.notes import write_note_once
 from payments.pay_links import pay_url
 from payops.executors import ExecutionError, executes
 from payops.stripe_gateway import (
@@ -117,7 +117,7 @@ def collect(decision: Decision) -> dict[str, Any]:
             domain.save_fields(collection, payment_intent_id=intent_id, pay_url=pay_url(collection.pk))
         written = write_note_once(
             client=client,
-            collection=collection,
+            booking_code=collection.booking_code,
             key=operation_key(decision.idempotency_key, "pay_link_note"),
             body=f"Pay {money(due, currency)} for booking {code}: {collection.pay_url}",
         )
@@ -179,7 +179,7 @@ def _change_amount(
         domain.save_fields(collection, amount_minor=due, currency=currency)
         written = write_note_once(
             client=client,
-            collection=collection,
+            booking_code=collection.booking_code,
             key=operation_key(decision.idempotency_key, "amount_note"),
             body=f"Amount due on booking {collection.booking_code} is now {money(due, currency)} (was {was}); "
             f"the same link asks for it: {collection.pay_url}",
@@ -258,7 +258,7 @@ def confirm_booking(decision: Decision) -> dict[str, Any]:
             domain.mark_succeeded(collection, card_last4=last4, needs_refund=flag[0], flag_reason=flag[1])
             write_note_once(
                 client=client,
-                collection=collection,
+                booking_code=collection.booking_code,
                 key=operation_key(decision.idempotency_key, "flag_note"),
                 body=f"Paid {paid} by card ending {last4} (Stripe {collection.payment_intent_id}), but {flag[1]}",
             )
@@ -269,7 +269,7 @@ def confirm_booking(decision: Decision) -> dict[str, Any]:
             client.update_booking_status(collection.booking_code, status_id="PAID", set_paid=True)
         write_note_once(
             client=client,
-            collection=collection,
+            booking_code=collection.booking_code,
             key=operation_key(decision.idempotency_key, "paid_note"),
             body=f"Paid {paid} by card ending {last4} (Stripe {collection.payment_intent_id})",
         )
@@ -318,7 +318,7 @@ def cancel_payment(decision: Decision) -> dict[str, Any]:
         domain.mark_canceled(collection)
         written = write_note_once(
             client=client,
-            collection=collection,
+            booking_code=collection.booking_code,
             key=operation_key(decision.idempotency_key, "cancel_note"),
             body=f"Payment request for {asked} withdrawn: {decision.params.get('why') or 'booking cancelled'}"
             + (f" (Stripe {pi_id} canceled)" if pi_id else ""),
@@ -333,7 +333,7 @@ def _paid_before_cancel(
     domain.mark_succeeded(collection, needs_refund=True, flag_reason=why)
     write_note_once(
         client=client,
-        collection=collection,
+        booking_code=collection.booking_code,
         key=operation_key(decision.idempotency_key, "refund_note"),
         body=f"Payment request withdrawn ({decision.params.get('why')}), but the customer had already paid {asked} "
         f"(Stripe {collection.payment_intent_id}): refund it",

@@ -72,17 +72,3 @@ class PaymentCollection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking_code} {self.amount_minor} {self.currency} ({self.status})"
-
-
-class CollectionNote(models.Model):
-    """A note PayOps wrote (or is writing) on the Checkfront booking. Checkfront has no idempotency key,
-    so each note has one here: a re-run executor finds it written and writes nothing."""
-
-    collection = models.ForeignKey(PaymentCollection, on_delete=models.CASCADE, related_name="notes")
-    key = models.CharField(max_length=300, unique=True, help_text="the decision's operation key for this note")
-    body = models.TextField()
-    written_at = models.DateTimeField(null=True, blank=True, help_text="empty: not written, or the outcome is unknown")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"note on {self.collection.booking_code}: {self.body[:40]}"

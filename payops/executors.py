@@ -18,6 +18,7 @@ from audit.models import Decision, Outcome
 from payops.dispatch import queue_decision_execution
 from payops.models import ReviewItem, ReviewStatus
 from payops.requeue import due_again, max_countdown_seconds, not_before
+from payops.review import NOTE
 from payops.trace import bound_trace
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,10 @@ def _finish(decision: Decision, outcome: str, detail: dict[str, Any]) -> str | N
         if not _still_ours(decision).update(outcome=outcome, outcome_detail=detail, outcome_at=timezone.now()):
             logger.warning("decision %s was handed to another worker; its result is theirs", decision.pk)
             return None
-        _settle_review_item(decision, outcome)
-        if decision.parent_id:
+        # A note about an item (a comment, an answer's note) settles nothing.
+        if decision.action != NOTE:
+            _settle_review_item(decision, outcome)
+        if decision.parent_id and decision.action != NOTE:
             # An approved proposal waits, queued, for its approval to run; now it has the result.
             waiting = Decision.objects.filter(pk=decision.parent_id, outcome=Outcome.QUEUED)
             answered = waiting.values_list("outcome_detail", flat=True).first() or {}

@@ -201,9 +201,15 @@ class ReviewItem(models.Model):
             ("act_on_reviewitem", "Can approve, change or reject review items"),
             ("approve_large_reviewitem", "Can approve review items above the approver threshold"),
         ]
+        # The queue pages by keyset on (sort column, id) within a status, and
+        # within a kind on its tab: one index per sort, with and without kind.
         indexes = [
-            models.Index(fields=["status", "kind", "due_by"], name="review_open_by_kind"),
-            models.Index(fields=["status", "-risk_score"], name="review_by_risk"),
+            models.Index(fields=["status", "kind", "due_by", "id"], name="review_kind_due"),
+            models.Index(fields=["status", "due_by", "id"], name="review_due"),
+            models.Index(fields=["status", "kind", "risk_score", "id"], name="review_kind_risk"),
+            models.Index(fields=["status", "risk_score", "id"], name="review_risk"),
+            models.Index(fields=["status", "kind", "amount_minor", "id"], name="review_kind_amount"),
+            models.Index(fields=["status", "amount_minor", "id"], name="review_amount"),
             models.Index(fields=["assignee", "status"], name="review_by_assignee"),
         ]
         constraints = [
@@ -219,6 +225,23 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class ReviewSearchKey(models.Model):
+    """One value the queue's search finds an item by: its booking code, customer email or a Stripe id.
+
+    Stored lower-case; the search matches whole values, so it is one indexed
+    lookup however many items there are.
+    """
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="search_keys")
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["value", "item"], name="review_search_key_once")]
+
+    def __str__(self) -> str:
+        return f"{self.value} → {self.item_id}"
 
 
 class ReviewApproval(models.Model):

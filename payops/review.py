@@ -10,23 +10,34 @@ records it. Roles are checked here, on the server, whatever the page shows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from audit.models import ActorType, Decision, Mode, Outcome, Route
+from audit.models import ActorType, Decision, Mode, Outcome, Route, Workflow
 from payops.dispatch import queue_decision_execution
 from payops.models import ApproverRole, ReviewApproval, ReviewItem, ReviewStatus
+from payops.requeue import max_countdown_seconds
 
 logger = logging.getLogger(__name__)
 
 # action → the action a rejection carries out; set by each workflow.
 _ON_REJECT: dict[str, str] = {}
-# action → the params a reviewer may change, each with its check.
-_CHANGEABLE: dict[str, Mapping[str, type]] = {}
+# action → the params a reviewer may change, each with its check: a type,
+# or a function returning the clean value and raising ValueError with the reason.
+_CHANGEABLE: dict[str, Mapping[str, Callable[[Any], Any]]] = {}
+# action → the param holding the time an approval runs at (a retry planned for later).
+_RUNS_AT: dict[str, str] = {}
+# The note every answer, comment and assignment leaves on the Checkfront
+# booking; its executor is the console's (console/notes.py).
+NOTE = "review.note"
+MAX_TEXT = 1000
 
 
 class ReviewRefused(Exception):
@@ -41,17 +52,29 @@ def on_reject(action: str, follow_up: str) -> None:
     _ON_REJECT[action] = follow_up
 
 
-def changeable(action: str, **fields: type) -> None:
+def changeable(action: str, **fields: Callable[[Any], Any]) -> None:
     _CHANGEABLE[action] = fields
 
 
-def _as(kind: type, value: Any) -> Any:
+def changeable_fields(action: str) -> Mapping[str, Callable[[Any], Any]]:
+    return _CHANGEABLE.get(action, {})
+
+
+def runs_at(action: str, param: str) -> None:
+    """An approval of `action` runs at the time in `param` (ISO 8601), not at once, when that is later."""
+    _RUNS_AT[action] = param
+
+
+def _as(kind: Callable[[Any], Any], value: Any) -> Any:
     """The value as `kind`, refusing what would only fit by rounding (12.5 is not an amount in minor units)."""
     if kind is int:
         # int(12.5) and int(True) both "work"; neither is what the reviewer typed as a whole number.
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise TypeError(f"{value!r} is not a whole number")
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
     return kind(value)
 
 
@@ -70,6 +93,7 @@ def _child(
 ) -> Decision:
     """The answer as a Decision: the person's, or (user None) the system's when nobody answered in time."""
     parent = item.decision
+    at = _run_time(action, params) if run else None
     return Decision.objects.create(
         trace_id=parent.trace_id,
         workflow=parent.workflow,
@@ -91,8 +115,27 @@ def _child(
         actor=user,
         parent=parent,
         outcome=Outcome.PENDING if run else Outcome.LOGGED,
-        queued_at=timezone.now() if run else None,
+        queued_at=_queue_time(at) if run else None,
+        next_attempt_at=at,
     )
+
+
+def _run_time(action: str, params: Mapping[str, Any]) -> datetime | None:
+    """When an approved action may run: its planned time if later than now, else at once (None)."""
+    name = _RUNS_AT.get(action)
+    value = parse_datetime(str(params.get(name) or "")) if name else None
+    return value if value is not None and value > timezone.now() else None
+
+
+def _queue_time(at: datetime | None) -> datetime:
+    now = timezone.now()
+    return now if at is None else min(at, now + timedelta(seconds=max_countdown_seconds()))
+
+
+def _queue(decision: Decision) -> None:
+    # A wait longer than the broker may hold a message is left to the sweep, which sends it when due.
+    wait = (decision.next_attempt_at - timezone.now()).total_seconds() if decision.next_attempt_at else 0
+    queue_decision_execution(decision.pk, countdown=min(max(wait, 0.0), max_countdown_seconds()))
 
 
 def _clean_changes(item: ReviewItem, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,7 +147,7 @@ def _clean_changes(item: ReviewItem, changes: Mapping[str, Any]) -> dict[str, An
         try:
             cleaned[name] = _as(allowed[name], value)
         except (TypeError, ValueError) as exc:
-            raise ReviewRefused(f"{name}: {value!r} is not valid", status=400) from exc
+            raise ReviewRefused(f"{name}: {exc}", status=400) from exc
     if "amount_minor" in cleaned:
         amount = cleaned["amount_minor"]
         # Only ever down: the role this item needs was set by its amount, and
@@ -160,6 +203,7 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
             if cleaned:
                 item.params = params
                 item.save(update_fields=["params", "updated_at"])
+            _note(item, user, f"first of {item.approvals_required} approvals; a different person must approve too")
             logger.info(
                 "review item %s: first of %s approvals, by %s",
                 item.pk,
@@ -187,7 +231,12 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
         _close_proposal(
             item, outcome=Outcome.QUEUED, outcome_detail={"approved_as": str(child.pk), "approved_by": approvers}
         )
-        queue_decision_execution(child.pk)
+        _queue(child)
+        _note(
+            item,
+            user,
+            "approved" + (f" with changes ({_changes_text(item.decision.params, params)})" if changed else ""),
+        )
     logger.info(
         "review item %s approved by %s",
         item.pk,
@@ -202,6 +251,8 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
     reason = (reason or "").strip()
     if not reason:
         raise ReviewRefused("say why it is rejected", status=400)
+    if len(reason) > MAX_TEXT:
+        raise ReviewRefused(f"the reason is longer than {MAX_TEXT} characters", status=400)
     with transaction.atomic():
         item = _locked_open_item(item_id, user)
         follow_up = _ON_REJECT.get(item.action)
@@ -219,7 +270,8 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
             item, outcome=Outcome.REJECTED, outcome_detail={"rejected_by": user.get_username(), "reason": reason}
         )
         if follow_up is not None:
-            queue_decision_execution(child.pk)
+            _queue(child)
+        _note(item, user, f"rejected: {reason}")
     logger.info(
         "review item %s rejected by %s: %s",
         item.pk,
@@ -244,6 +296,76 @@ def act_when_unanswered(item_id: int, *, action: str, reason: str) -> Decision |
         item.status = ReviewStatus.EXPIRED
         item.save(update_fields=["status", "updated_at"])
         child = _child(item, None, action=action, params=dict(item.params), reason=reason, run=True)
-        queue_decision_execution(child.pk)
+        _queue(child)
     logger.info("review item %s unanswered: %s", item_id, reason, extra={"decision_id": str(child.pk)})
     return child
+
+
+def assign(item_id: int, user: Any, *, assignee: str) -> Decision:
+    """Give an open item to a person who may act on it (or to nobody: empty `assignee`)."""
+    with transaction.atomic():
+        item = _locked_open_item(item_id, user)
+        person = None
+        if assignee:
+            person = get_user_model().objects.filter(username=assignee, is_active=True).first()
+            if person is None:
+                raise ReviewRefused(f"no active user {assignee!r}", status=400)
+            if not person.has_perm("payops.act_on_reviewitem"):
+                raise ReviewRefused(f"{assignee} may not act on review items", status=400)
+        if item.assignee_id == (person.pk if person else None):
+            raise ReviewRefused(f"already assigned to {assignee}" if person else "already unassigned", status=400)
+        item.assignee = person
+        item.save(update_fields=["assignee", "updated_at"])
+        return _note(item, user, f"assigned to {assignee}" if person else "unassigned", always=True)
+
+
+def comment(item_id: int, user: Any, *, text: str) -> Decision:
+    """A reviewer's comment on an item, open or not: kept in the audit log and noted on the booking."""
+    text = (text or "").strip()
+    if not text:
+        raise ReviewRefused("a comment needs some text", status=400)
+    if len(text) > MAX_TEXT:
+        raise ReviewRefused(f"a comment is at most {MAX_TEXT} characters", status=400)
+    with transaction.atomic():
+        item = ReviewItem.objects.select_related("decision").filter(pk=item_id).first()
+        if item is None:
+            raise ReviewRefused("no such review item", status=404)
+        _check_role(item, user)
+        return _note(item, user, f"comment: {text}", always=True)
+
+
+def _changes_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {before.get(k)!s} → {after[k]!s}" for k in sorted(after) if after[k] != before.get(k))
+
+
+def _note(item: ReviewItem, user: Any, what: str, *, always: bool = False) -> Decision | None:
+    """Record what a person did to an item, as a Decision that writes it on the Checkfront booking.
+
+    Answers are Decisions already, so their note is only written where there
+    is a booking; a comment or an assignment is recorded even without one.
+    """
+    if not item.booking_id and not always:
+        return None
+    body = f"PayOps review #{item.pk} ({item.get_kind_display()}): {what}, by {user.get_username()}"
+    parent = item.decision
+    run = bool(item.booking_id)
+    decision = Decision.objects.create(
+        trace_id=parent.trace_id,
+        workflow=Workflow.CONSOLE,
+        booking_id=parent.booking_id,
+        stripe_ids=parent.stripe_ids,
+        action=NOTE,
+        params={"review_item": item.pk, "body": body},
+        reason=body,
+        mode=Mode.MANUAL,
+        route=Route.EXECUTE if run else Route.LOG,
+        route_reason=f"{what.split(':')[0]} by {user.get_username()}",
+        actor_type=ActorType.USER,
+        actor=user,
+        parent=parent,
+        outcome=Outcome.PENDING if run else Outcome.LOGGED,
+        queued_at=timezone.now() if run else None,
+    )
+    if run:
+        queue_decision_execution(decision.pk)
+    return decision

@@ -9,10 +9,10 @@ from django.db import transaction
 
 from audit.models import Mode, Outcome, Route
 from bookings import signals
-from bookings.models import Booking
+from bookings.models import Booking, BookingNote
 from payments import executors
 from payments.collection import COLLECT
-from payments.models import CollectionNote, CollectionStatus, PaymentCollection
+from payments.models import CollectionStatus, PaymentCollection
 from payops.stripe_gateway import stripe_gateway
 from tests.payments.conftest import CUSTOMER, collection_of, decisions, new_booking, notes_on, set_payments_policy
 from tests.stand_ins import StandIns
@@ -114,7 +114,7 @@ def test_running_the_executor_again_makes_one_customer_one_payment_intent_and_on
     assert executors.collect(decision)["payment_intent_id"] == first.payment_intent_id
     # As if the first run died after each outside write but before recording it.
     PaymentCollection.objects.filter(pk=first.pk).update(stripe_customer_id="", payment_intent_id="", pay_url="")
-    CollectionNote.objects.update(written_at=None)
+    BookingNote.objects.update(written_at=None)
     again = executors.collect(decision)
     assert again["payment_intent_id"] == first.payment_intent_id  # Stripe replayed the same key's answer
     assert again["stripe_customer_id"] == first.stripe_customer_id

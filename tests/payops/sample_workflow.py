@@ -20,6 +20,8 @@ ACTION = "sample.send_reminder"
 class FakeOutsideSystem:
     def __init__(self) -> None:
         self.writes: dict[str, dict[str, Any]] = {}
+        self.notes: list[str] = []
+        self.noted: set[str] = set()
         self.calls = 0
         self.fail_next: list[ExecutionError] = []
 
@@ -56,3 +58,15 @@ def make_executor(outside: FakeOutsideSystem) -> Any:
         return {"object_id": obj["id"]}
 
     return send_reminder
+
+
+def make_note_executor(outside: FakeOutsideSystem) -> Any:
+    """The notes reviewers' answers leave on a booking, kept in order and once each."""
+
+    def note(decision: Decision) -> dict[str, Any]:
+        if str(decision.pk) not in outside.noted:
+            outside.noted.add(str(decision.pk))
+            outside.notes.append(str(decision.params["body"]))
+        return {"noted": decision.booking_id}
+
+    return note

@@ -17,7 +17,14 @@ from payops import executors, review
 from payops.models import ApproverRole, ReviewApproval, ReviewItem, ReviewStatus, WorkflowPolicy
 from payops.policy_gate import submit_proposal
 from payops.review import ReviewRefused
-from tests.payops.sample_workflow import ACTION, WORKFLOW, FakeOutsideSystem, make_executor, reminder_proposal
+from tests.payops.sample_workflow import (
+    ACTION,
+    WORKFLOW,
+    FakeOutsideSystem,
+    make_executor,
+    make_note_executor,
+    reminder_proposal,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +42,9 @@ def outside(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOutsideSystem]:
     system = FakeOutsideSystem()
     executors.executes(ACTION)(make_executor(system))
     executors.executes(FOLLOW_UP)(make_executor(system))
+    # Each answer's note on the booking goes to the fake system too (the real
+    # one, on the Checkfront simulator, is tested in tests/console).
+    monkeypatch.setitem(executors._EXECUTORS, review.NOTE, make_note_executor(system))
     # What a test registers with review stays with that test.
     monkeypatch.setattr(review, "_CHANGEABLE", dict(review._CHANGEABLE))
     monkeypatch.setattr(review, "_ON_REJECT", dict(review._ON_REJECT))
@@ -64,6 +74,11 @@ def queued_item(booking_id: str = "B1", *, amount_minor: int | None = REVIEWER_A
     if amount_minor is None:
         proposal = dataclasses.replace(proposal, amount_minor=None, currency="")
     return ReviewItem.objects.get(decision=submit_proposal(proposal))
+
+
+def answers() -> Any:
+    """The recorded proposals and answers, without the notes they leave on the booking."""
+    return Decision.objects.exclude(action=review.NOTE)
 
 
 def refused(call: Any, *args: Any, **kwargs: Any) -> ReviewRefused:
@@ -167,13 +182,16 @@ def test_a_two_person_item_needs_two_different_people(
     with django_capture_on_commit_callbacks(execute=True):
         assert review.approve(item.pk, approver) is None
     assert list(item.approvals.values_list("user__username", flat=True)) == ["april"]
-    assert Decision.objects.count() == 1 and outside.calls == 0
+    assert answers().count() == 1 and outside.calls == 0
+    assert outside.notes == [
+        f"PayOps review #{item.pk} (Other): first of 2 approvals; a different person must approve too, by april"
+    ]
     item.refresh_from_db()
     assert item.status == ReviewStatus.OPEN
     # The same person twice is still one person.
     again = refused(review.approve, item.pk, approver)
     assert again.status == 409 and "different second person" in str(again)
-    assert item.approvals.count() == 1 and Decision.objects.count() == 1
+    assert item.approvals.count() == 1 and answers().count() == 1
     with django_capture_on_commit_callbacks(execute=True):
         child = review.approve(item.pk, admin_user_in_group)
     assert child is not None
@@ -182,6 +200,8 @@ def test_a_two_person_item_needs_two_different_people(
     assert outside.calls == 1
     proposal = Decision.objects.get(pk=item.decision_id)
     assert proposal.outcome_detail["approved_by"] == ["april", "ada"]
+    assert proposal.outcome == Outcome.EXECUTED, "the notes settle nothing; the approval's execution does"
+    assert outside.notes[-1] == f"PayOps review #{item.pk} (Other): approved, by ada"
 
 
 def test_the_second_person_approves_what_the_first_changed_and_cannot_change_it_again(
@@ -231,12 +251,12 @@ def test_a_reviewer_may_lower_a_changeable_amount(
         ({"amount_minor": 0}, "between 1 and 5000"),
         ({"amount_minor": -10}, "between 1 and 5000"),
         ({"amount_minor": REVIEWER_AMOUNT + 1}, "between 1 and 5000"),
-        ({"amount_minor": 12.5}, "is not valid"),
-        ({"amount_minor": 3000.0}, "is not valid"),
-        ({"amount_minor": "12.5"}, "is not valid"),
-        ({"amount_minor": "lots"}, "is not valid"),
-        ({"amount_minor": True}, "is not valid"),
-        ({"amount_minor": None}, "is not valid"),
+        ({"amount_minor": 12.5}, "amount_minor: 12.5 is not a whole number"),
+        ({"amount_minor": 3000.0}, "is not a whole number"),
+        ({"amount_minor": "12.5"}, "is not a whole number"),
+        ({"amount_minor": "lots"}, "amount_minor: 'lots' is not a whole number"),
+        ({"amount_minor": True}, "is not a whole number"),
+        ({"amount_minor": None}, "is not a whole number"),
     ],
 )
 def test_a_change_outside_what_the_workflow_allows_is_refused_and_nothing_is_written(
@@ -283,7 +303,9 @@ def test_a_rejection_without_a_follow_up_is_only_recorded(
     item = queued_item()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         child = review.reject(item.pk, reviewer, reason="  customer already paid by phone ")
-    assert callbacks == []
+    # Nothing runs but the note on the booking.
+    assert len(callbacks) == 1 and outside.calls == 0
+    assert outside.notes == [f"PayOps review #{item.pk} (Other): rejected: customer already paid by phone, by rita"]
     assert (child.action, child.route, child.outcome) == (ACTION, Route.LOG, Outcome.LOGGED)
     assert (child.parent_id, child.actor, child.mode) == (item.decision_id, reviewer, Mode.MANUAL)
     assert child.reason == "rejected: customer already paid by phone"
@@ -330,7 +352,7 @@ def test_an_item_already_answered_is_refused_with_409(
     decisions = Decision.objects.count()
     refusal = refused(answers[second], second_reviewer)
     assert refusal.status == 409 and str(refusal).startswith("already ")
-    assert Decision.objects.count() == decisions
+    assert Decision.objects.count() == decisions, "the refused answer leaves no note either"
     assert item.approvals.count() == (1 if first == "approve" else 0)
 
 
@@ -374,7 +396,7 @@ def test_two_people_approving_one_item_at_once_execute_it_once(
     refusals = [r for r in results if isinstance(r, ReviewRefused)]
     assert (len(children), len(refusals)) == (1, 1)
     assert refusals[0].status == 409
-    child = Decision.objects.get(parent_id=item.decision_id)
+    child = answers().get(parent_id=item.decision_id)
     assert (child.pk, child.outcome) == (children[0].pk, Outcome.EXECUTED)
     assert outside.calls == 1
     assert ReviewApproval.objects.filter(item=item).count() == 1
