@@ -203,7 +203,9 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
             if cleaned:
                 item.params = params
                 item.save(update_fields=["params", "updated_at"])
-            _note(item, user, f"first of {item.approvals_required} approvals; a different person must approve too")
+            _note_answer(
+                item, user, f"first of {item.approvals_required} approvals; a different person must approve too"
+            )
             logger.info(
                 "review item %s: first of %s approvals, by %s",
                 item.pk,
@@ -232,7 +234,7 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
             item, outcome=Outcome.QUEUED, outcome_detail={"approved_as": str(child.pk), "approved_by": approvers}
         )
         _queue(child)
-        _note(
+        _note_answer(
             item,
             user,
             "approved" + (f" with changes ({_changes_text(item.decision.params, params)})" if changed else ""),
@@ -271,7 +273,7 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
         )
         if follow_up is not None:
             _queue(child)
-        _note(item, user, f"rejected: {reason}")
+        _note_answer(item, user, f"rejected: {reason}")
     logger.info(
         "review item %s rejected by %s: %s",
         item.pk,
@@ -316,7 +318,7 @@ def assign(item_id: int, user: Any, *, assignee: str) -> Decision:
             raise ReviewRefused(f"already assigned to {assignee}" if person else "already unassigned", status=400)
         item.assignee = person
         item.save(update_fields=["assignee", "updated_at"])
-        return _note(item, user, f"assigned to {assignee}" if person else "unassigned", always=True)
+        return _note(item, user, f"assigned to {assignee}" if person else "unassigned")
 
 
 def comment(item_id: int, user: Any, *, text: str) -> Decision:
@@ -331,21 +333,21 @@ def comment(item_id: int, user: Any, *, text: str) -> Decision:
         if item is None:
             raise ReviewRefused("no such review item", status=404)
         _check_role(item, user)
-        return _note(item, user, f"comment: {text}", always=True)
+        return _note(item, user, f"comment: {text}")
 
 
 def _changes_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {before.get(k)!s} → {after[k]!s}" for k in sorted(after) if after[k] != before.get(k))
 
 
-def _note(item: ReviewItem, user: Any, what: str, *, always: bool = False) -> Decision | None:
-    """Record what a person did to an item, as a Decision that writes it on the Checkfront booking.
+def _note_answer(item: ReviewItem, user: Any, what: str) -> None:
+    # An answer is a Decision already: its note is only for the booking, where there is one.
+    if item.booking_id:
+        _note(item, user, what)
 
-    Answers are Decisions already, so their note is only written where there
-    is a booking; a comment or an assignment is recorded even without one.
-    """
-    if not item.booking_id and not always:
-        return None
+
+def _note(item: ReviewItem, user: Any, what: str) -> Decision:
+    """Record what a person did to an item, as a Decision that writes it on the Checkfront booking (if any)."""
     body = f"PayOps review #{item.pk} ({item.get_kind_display()}): {what}, by {user.get_username()}"
     parent = item.decision
     run = bool(item.booking_id)
