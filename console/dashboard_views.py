@@ -1,7 +1,23 @@
-"""Placeholder until the dashboard lands (being written now)."""
+"""The Dashboard page: the figures finance staff watch, refreshed in place every 30 seconds."""
 
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
+
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.vary import vary_on_headers
+
+from console.dashboard import dashboard_figures
+from payops.views import HtmxHttpRequest
+
+TEMPLATE = "console/dashboard.html"
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("not built yet", status=501)
+# The same URL answers with the whole page or the figures partial.
+@vary_on_headers("HX-Request")
+@permission_required("payops.view_reviewitem", raise_exception=True)
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    # A history restore after a cache miss wants the whole page, not the partial.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    template = f"{TEMPLATE}#figures" if partial else TEMPLATE
+    return render(request, template, {"dashboard": dashboard_figures()})
