@@ -1,0 +1,232 @@
+"""The review queue as a query: filters from the page, tab counts, and keyset pages that stay put under new arrivals.
+
+A page is found by its sort value and id ("after this row"), never by OFFSET:
+the cost is the same on page 1 and page 1,000, and an item arriving while
+someone reads does not shift what they see. Rows without a sort value (no
+due date, no score, no amount) come after the rest, in id order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from console.kinds import BadInput
+from payops.models import ReviewItem, ReviewKind, ReviewSearchKey, ReviewStatus
+from payops.money import MoneyError, to_minor
+
+PAGE_SIZE = 25
+# Risk bands over the 0-100 score every workflow gives its proposals.
+BANDS = {"low": (0, 40), "medium": (40, 70), "high": (70, 101)}
+AGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "3d": timedelta(days=3), "7d": timedelta(days=7)}
+# sort name → (column, descending)
+SORTS = {"due": ("due_by", False), "risk": ("risk_score", True), "amount": ("amount_minor", True)}
+SORT_LABELS = {"due": "due by (soonest first)", "risk": "risk (highest first)", "amount": "amount (largest first)"}
+MAX_SEARCH = 255
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str = ""
+    status: str = ReviewStatus.OPEN
+    band: str = ""
+    currency: str = ""
+    amount_min: str = ""
+    amount_max: str = ""
+    assignee: str = ""  # "", "me", "none" or a username
+    older_than: str = ""
+    search: str = ""
+    sort: str = "due"
+
+    def query(self, **overrides: Any) -> str:
+        """These filters as a query string (defaults left out), with some changed."""
+        values = {**self.__dict__, **overrides}
+        defaults = Filters().__dict__
+        return urlencode({k: v for k, v in values.items() if v != defaults[k]})
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: after the row with this sort value and id (value None: in the no-value tail)."""
+
+    value: Any
+    pk: int
+
+    def encode(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        return base64.urlsafe_b64encode(json.dumps([value, self.pk]).encode()).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    filters: Filters
+    items: list[ReviewItem]
+    counts: dict[str, int]
+    next_cursor: str
+    total: int
+
+
+def _one_of(value: str, allowed: Mapping[str, Any] | list[str], what: str) -> str:
+    if value and value not in allowed:
+        raise BadInput(f"unknown {what} {value[:40]!r}")
+    return value
+
+
+def parse_filters(params: Mapping[str, str]) -> Filters:
+    """The page's filters, each checked; a value that cannot be used is refused with the reason, never ignored."""
+    get = {k: (params.get(k) or "").strip() for k in Filters.__dataclass_fields__}
+    filters = Filters(
+        kind=_one_of(get["kind"], ReviewKind.values, "kind"),
+        status=_one_of(get["status"], [*ReviewStatus.values, "any"], "status") or ReviewStatus.OPEN,
+        band=_one_of(get["band"], [*BANDS, "none"], "risk band"),
+        currency=get["currency"].lower(),
+        amount_min=get["amount_min"],
+        amount_max=get["amount_max"],
+        assignee=get["assignee"],
+        older_than=_one_of(get["older_than"], AGES, "age"),
+        search=get["search"],
+        sort=_one_of(get["sort"], SORTS, "sort") or "due",
+    )
+    if filters.currency and (len(filters.currency) != 3 or not filters.currency.isalpha()):
+        raise BadInput(f"currency must be a three-letter code, not {filters.currency[:10]!r}")
+    if (filters.amount_min or filters.amount_max) and not filters.currency:
+        raise BadInput("choose a currency to filter by amount")
+    for bound in (filters.amount_min, filters.amount_max):
+        if bound:
+            _minor(bound, filters.currency)
+    if len(filters.search) > MAX_SEARCH or len(filters.assignee) > 150:
+        raise BadInput("the search is too long")
+    return filters
+
+
+def _minor(amount: str, currency: str) -> int:
+    try:
+        minor = to_minor(amount, currency)
+    except MoneyError as exc:
+        raise BadInput(f"amount: {exc}") from exc
+    if minor < 0:
+        raise BadInput("amounts are not negative")
+    return minor
+
+
+def parse_cursor(raw: str, sort: str) -> Cursor | None:
+    if not raw:
+        return None
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            raise ValueError("id")
+        column, _ = SORTS[sort]
+        if value is not None and column == "due_by":
+            value = datetime.fromisoformat(value)
+        elif value is not None and not isinstance(value, int | float):
+            raise ValueError("value")
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise BadInput("the page link is damaged: start from the first page") from exc
+    return Cursor(value=value, pk=pk)
+
+
+def filtered(filters: Filters, user: Any, *, with_kind: bool = True) -> QuerySet[ReviewItem]:
+    items = ReviewItem.objects.all()
+    if filters.status != "any":
+        items = items.filter(status=filters.status)
+    if with_kind and filters.kind:
+        items = items.filter(kind=filters.kind)
+    if filters.band == "none":
+        items = items.filter(risk_score__isnull=True)
+    elif filters.band:
+        low, high = BANDS[filters.band]
+        items = items.filter(risk_score__gte=low, risk_score__lt=high)
+    if filters.currency:
+        items = items.filter(currency=filters.currency)
+    if filters.amount_min:
+        items = items.filter(amount_minor__gte=_minor(filters.amount_min, filters.currency))
+    if filters.amount_max:
+        items = items.filter(amount_minor__lte=_minor(filters.amount_max, filters.currency))
+    if filters.assignee == "me":
+        items = items.filter(assignee=user)
+    elif filters.assignee == "none":
+        items = items.filter(assignee__isnull=True)
+    elif filters.assignee:
+        items = items.filter(assignee__username=filters.assignee)
+    if filters.older_than:
+        items = items.filter(created_at__lte=timezone.now() - AGES[filters.older_than])
+    if filters.search:
+        keys = ReviewSearchKey.objects.filter(value=filters.search.lower()).values("item_id")
+        items = items.filter(pk__in=keys)
+    return items
+
+
+def _after(items: QuerySet[ReviewItem], column: str, descending: bool, cursor: Cursor) -> QuerySet[ReviewItem]:
+    """Rows after the cursor in (column, id) order; the first condition alone is what an index range can use."""
+    v, pk = cursor.value, cursor.pk
+    if descending:
+        return items.filter(**{f"{column}__lte": v}).filter(Q(**{f"{column}__lt": v}) | Q(pk__lt=pk))
+    return items.filter(**{f"{column}__gte": v}).filter(Q(**{f"{column}__gt": v}) | Q(pk__gt=pk))
+
+
+def _page_rows(items: QuerySet[ReviewItem], sort: str, cursor: Cursor | None, size: int) -> list[ReviewItem]:
+    """Up to size + 1 rows (one more than shown: it says whether a next page exists)."""
+    column, descending = SORTS[sort]
+    items = items.select_related("decision", "assignee")
+    rows: list[ReviewItem] = []
+    if cursor is None or cursor.value is not None:
+        with_value = items.filter(**{f"{column}__isnull": False})
+        if cursor is not None:
+            with_value = _after(with_value, column, descending, cursor)
+        order = [f"-{column}", "-pk"] if descending else [column, "pk"]
+        rows = list(with_value.order_by(*order)[: size + 1])
+    if len(rows) <= size:
+        tail = items.filter(**{f"{column}__isnull": True})
+        if cursor is not None and cursor.value is None:
+            tail = tail.filter(pk__gt=cursor.pk)
+        rows += list(tail.order_by("pk")[: size + 1 - len(rows)])
+    return rows
+
+
+def queue_page(filters: Filters, user: Any, *, cursor: Cursor | None = None, size: int = PAGE_SIZE) -> QueuePage:
+    """One page of the queue and the count on each tab, in a fixed number of queries whatever the queue's size."""
+    rows = _page_rows(filtered(filters, user), filters.sort, cursor, size)
+    next_cursor = ""
+    if len(rows) > size:
+        last = rows[size - 1]
+        column, _ = SORTS[filters.sort]
+        next_cursor = Cursor(value=getattr(last, column), pk=last.pk).encode()
+    counts = dict(
+        filtered(filters, user, with_kind=False)
+        .order_by()
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    return QueuePage(
+        filters=filters,
+        items=rows[:size],
+        counts={kind: counts.get(kind, 0) for kind in ReviewKind.values},
+        next_cursor=next_cursor,
+        total=sum(counts.values()),
+    )
+
+
+def assignable_users() -> list[str]:
+    """Who an item can be given to: active users allowed to act on the queue (one query, not one per user)."""
+    perm = Q(codename="act_on_reviewitem", content_type__app_label="payops")
+    may_act = Q(is_superuser=True) | Q(groups__permissions__in=Permission.objects.filter(perm))
+    may_act |= Q(user_permissions__in=Permission.objects.filter(perm))
+    users = get_user_model().objects.filter(may_act, is_active=True).distinct().order_by("username")
+    return list(users.values_list("username", flat=True))
+
+
+def without_kind(filters: Filters) -> Filters:
+    return replace(filters, kind="")
