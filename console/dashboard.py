@@ -154,6 +154,7 @@ def dashboard_figures(*, now: datetime | None = None, days: int = 30) -> Dashboa
         automation_chart=share_bars(
             [(row.label, {"executed": row.executed, "queued": row.queued, "logged": row.logged}) for row in automation],
             series=ROUTE_SERIES,
+            height=80,
         ),
     )
 
@@ -190,7 +191,9 @@ def recovered_revenue(*, first_day: date, days: int, now: datetime) -> list[Reco
             payments=payments[currency],
             amount_minor=sum(per_day[currency].values()),
             per_day=value_bars(
-                [(f"{day.day} {day:%b}", per_day[currency].get(day, 0)) for day in calendar], series=currency
+                [(f"{day.day} {day:%b}", per_day[currency].get(day, 0)) for day in calendar],
+                series=currency,
+                height=60,
             ),
         )
         for currency in sorted(per_day)
