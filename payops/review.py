@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 from audit.models import ActorType, Decision, Mode, Outcome, Route, Workflow
 from payops.dispatch import queue_decision_execution
 from payops.models import ApproverRole, ReviewApproval, ReviewItem, ReviewStatus
+from payops.money import from_minor
 from payops.requeue import max_countdown_seconds
 
 logger = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
         _note_answer(
             item,
             user,
-            "approved" + (f" with changes ({_changes_text(item.decision.params, params)})" if changed else ""),
+            "approved" + (f" with changes ({_changes_text(item.decision, params)})" if changed else ""),
         )
     logger.info(
         "review item %s approved by %s",
@@ -336,8 +337,20 @@ def comment(item_id: int, user: Any, *, text: str) -> Decision:
         return _note(item, user, f"comment: {text}")
 
 
-def _changes_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} {before.get(k)!s} → {after[k]!s}" for k in sorted(after) if after[k] != before.get(k))
+def _changes_text(proposal: Decision, after: Mapping[str, Any]) -> str:
+    """What the reviewer changed, in words: "amount 50.00 → 30.00 USD", "retry_at … → …"."""
+    before = {"amount_minor": proposal.amount_minor, **proposal.params}
+    words = []
+    for name in sorted(after):
+        old, new = before.get(name), after[name]
+        if new == old:
+            continue
+        if name == "amount_minor" and proposal.currency and isinstance(new, int):
+            was = from_minor(old, proposal.currency) if isinstance(old, int) else "?"
+            words.append(f"amount {was} → {from_minor(new, proposal.currency)} {proposal.currency.upper()}")
+        else:
+            words.append(f"{name} {old} → {new}")
+    return ", ".join(words)
 
 
 def _note_answer(item: ReviewItem, user: Any, what: str) -> None:

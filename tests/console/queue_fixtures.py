@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pytest
-
 from audit.models import Mode
 from bookings.models import Booking
-from payops import executors, review
 from payops.models import ReviewItem, ReviewKind, WorkflowPolicy
 from payops.policy_gate import submit_proposal
 from tests.payops.sample_workflow import (
-    ACTION,
     WORKFLOW,
-    FakeOutsideSystem,
-    make_executor,
-    make_note_executor,
     reminder_proposal,
 )
 
@@ -53,17 +45,3 @@ def queue_item(
 def mirror_booking(code: str, email: str, **fields: Any) -> Booking:
     defaults = {"status": "HOLD", "currency": "usd", "total_minor": 5_000, "customer_email": email}
     return Booking.objects.create(checkfront_id=abs(hash(code)) % 10**9, code=code, **{**defaults, **fields})
-
-
-@pytest.fixture
-def outside(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOutsideSystem]:
-    """The sample action, its rejection follow-up and the notes, executed against a fake outside system."""
-    system = FakeOutsideSystem()
-    executors.executes(ACTION)(make_executor(system))
-    executors.executes(FOLLOW_UP)(make_executor(system))
-    monkeypatch.setitem(executors._EXECUTORS, review.NOTE, make_note_executor(system))
-    monkeypatch.setattr(review, "_CHANGEABLE", dict(review._CHANGEABLE))
-    review.changeable(ACTION, amount_minor=int)
-    yield system
-    executors.unregister(ACTION)
-    executors.unregister(FOLLOW_UP)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from payops.models import ReviewItem, ReviewKind, ReviewStatus
-from tests.console.queue_fixtures import mirror_booking, outside, queue_item  # noqa: F401
+from tests.console.queue_fixtures import mirror_booking, queue_item
 
 pytestmark = pytest.mark.django_db
 
