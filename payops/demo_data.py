@@ -1,4 +1,9 @@
-"""A believable day of PayOps activity for the embedded demo (manage.py seed_demo)."""
+"""The embedded demo's users, workflow policies and a day of past Stripe events (manage.py seed_demo).
+
+The day is history for the Activity page only: it proposes nothing. The
+review queue fills with real work once `bin/demo` runs, from the demo
+customers (payops/demo_customers.py) paying and failing against the stand-ins.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,9 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import Mode
+from audit.models import Decision, Mode, Outcome
 from payops.inbox import store_event
-from payops.models import EventStatus, InboundEvent, ReviewKind, WorkflowPolicy
-from payops.policy_gate import Proposal, submit_proposal
-from payops.trace import bound_trace
+from payops.models import EventStatus, InboundEvent, ReviewItem, ReviewStatus, WorkflowPolicy
 from payops.webhook_verifiers import VerifiedEvent
 
 DEMO_USERS = {
@@ -30,11 +33,16 @@ CURRENCIES = ["usd", "usd", "usd", "cad", "eur"]
 ITEMS = ["Sunset kayak tour", "Glacier hike", "Whale watching", "Wine country day trip", "Zipline canopy"]
 
 
+# What seed_demo used to invent: proposals about payments that exist nowhere, for
+# actions no executor carries out ("retry_payment", "refund"), so approving one failed.
+_MADE_UP = {"action__in": ["retry_payment", "refund"], "model_version__in": ["demo-retry-0", "policy-v1"]}
+
+
 @dataclass(frozen=True)
 class SeedSummary:
     users: int
     events: int
-    decisions: int
+    retired: int
 
 
 def seed_users(password: str) -> int:
@@ -86,31 +94,38 @@ def _stripe_event(rng: random.Random, when: datetime, booking: str, amount: int,
     return VerifiedEvent(event_id=event_id, event_type=kind, payload=payload)
 
 
-def _demo_policies() -> None:
+def _untouched(policy: WorkflowPolicy) -> bool:
+    """Nobody has changed the policy since it was made (by the data migration, or again after a flush)."""
+    return not policy.history.exclude(history_type="+").exists()
+
+
+def demo_policies() -> None:
     """Demo modes, unless an Admin has set them: collection and recovery automate within limits, the rest suggest."""
     for policy in WorkflowPolicy.objects.filter(workflow="dunning", mode=Mode.MONITOR):
-        if not policy.history.exists():
-            # Holds and emails (risk 0) run on their own, and so do retries the
-            # demo's trained model is fairly sure of (its confidence runs near 0.4);
-            # the rest, escalations and high-value cancellations wait for a person.
+        if _untouched(policy):
+            # Holds and emails (risk 0) run on their own, and so do retries of up
+            # to CAD 250 the demo's trained model is fairly sure of (its confidence
+            # runs near 0.4); larger retries (a returning customer's group booking),
+            # escalations and high-value cancellations wait for a person.
             policy.mode = Mode.AUTOMATE
             policy.automate_max_risk = 85
             policy.automate_min_confidence = 0.25
             policy.threshold_currency = "cad"
+            policy.automate_max_amount_minor = 25_000
             policy.save()
     for policy in WorkflowPolicy.objects.filter(workflow="fraud", mode=Mode.MONITOR):
-        if not policy.history.exists():
+        if _untouched(policy):
             # Holds run on their own (they only withhold); clean authorizations are
             # captured when their window closes; blocks and releases wait for a person.
             policy.mode = Mode.SUGGEST
             policy.threshold_currency = "cad"
             policy.save()
     for policy in WorkflowPolicy.objects.filter(workflow__in=["refunds", "disputes"], mode=Mode.MONITOR):
-        if not policy.history.exists():  # rows made by the data migration have no history yet
+        if _untouched(policy):
             policy.mode = Mode.SUGGEST
             policy.save()  # through save(), so the change is in the policy's history
     for policy in WorkflowPolicy.objects.filter(workflow="payments", mode=Mode.MONITOR):
-        if not policy.history.exists():
+        if _untouched(policy):
             # A pay link moves no money: automate up to CAD 5,000 (the simulator's account currency).
             policy.mode = Mode.AUTOMATE
             policy.threshold_currency = "cad"
@@ -119,10 +134,9 @@ def _demo_policies() -> None:
             policy.save()
 
 
-def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callable[[int], None]) -> tuple[int, int]:
-    """Store and process a day of Stripe events, and the decisions they led to."""
-    _demo_policies()
-    stored = decided = 0
+def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callable[[int], None]) -> int:
+    """Store a day of past Stripe events for the Activity page; returns how many were new."""
+    stored = 0
     for n in range(events):
         when = now - timedelta(minutes=rng.randint(1, 24 * 60))
         booking = _booking_code(rng, when)
@@ -132,67 +146,35 @@ def seed_day(*, rng: random.Random, now: datetime, events: int, progress: Callab
         event, created = store_event(source="stripe", verified=verified, processed_here=True)
         if created:
             # Yesterday's synthetic history has no objects behind it in the Stripe
-            # stand-in: it is recorded as ignored, never mirrored or signalled
-            # (a replay would find nothing). Live events from `run_stripe_sim`
-            # go through the real handler.
+            # stand-in: it is recorded as ignored, never mirrored or signalled, and
+            # no workflow proposes anything for it (approving a proposal about a
+            # payment that exists nowhere could only fail). Live events from the
+            # stand-ins go through the real handlers and fill the review queue.
             InboundEvent.objects.filter(pk=event.pk).update(
                 received_at=when, status=EventStatus.IGNORED, processed_at=when + timedelta(seconds=1)
             )
             stored += 1
-            with bound_trace(event.trace_id):
-                decided += _decide(rng, verified, booking, amount, currency, when)
         progress(n + 1)
-    return stored, decided
+    return stored
 
 
-def _decide(
-    rng: random.Random, verified: VerifiedEvent, booking: str, amount: int, currency: str, when: datetime
-) -> int:
-    """The proposal each workflow would have made for this event."""
-    pi_id = verified.payload["data"]["object"]["id"]
-    proposal: Proposal | None = None
-    if verified.event_type == "payment_intent.payment_failed":
-        decline = verified.payload["data"]["object"]["last_payment_error"]["decline_code"]
-        chance = rng.uniform(0.25, 0.7)
-        proposal = Proposal(
-            workflow="dunning",
-            action="retry_payment",
-            review_kind=ReviewKind.RETRY,
-            reason=f"{decline.replace('_', ' ')} is a soft decline; a retry in {rng.choice([6, 24, 48])} h "
-            f"succeeds {chance:.0%} of the time for similar cards",
-            reasons=[f"decline code {decline}", "first failure for this customer", f"amount {amount / 100:.2f}"],
-            score=round(chance * 100, 1),
-            confidence=round(rng.uniform(0.55, 0.9), 2),
-            model_version="demo-retry-0",
-            booking_id=booking,
-            stripe_ids=[pi_id],
-            amount_minor=amount,
-            currency=currency,
-            due_by=when + timedelta(hours=24),
+def retire_made_up_proposals() -> int:
+    """Expire the made-up proposals an older seed_demo queued, so the queue holds only work that can be done."""
+    with transaction.atomic():
+        ids = list(Decision.objects.filter(outcome=Outcome.QUEUED, **_MADE_UP).values_list("pk", flat=True))
+        expired = Decision.objects.filter(pk__in=ids, outcome=Outcome.QUEUED).update(
+            outcome=Outcome.EXPIRED,
+            outcome_detail={"expired": "made-up demo proposal: no payment behind it and no executor for it"},
+            outcome_at=timezone.now(),
         )
-    elif verified.event_type == "charge.refunded":
-        proposal = Proposal(
-            workflow="refunds",
-            action="refund",
-            review_kind=ReviewKind.REFUND,
-            reason="cancelled 12 days before the start: the 7–30 day tier refunds 50%",
-            reasons=["policy v1, tier 7–30 days: 50%"],
-            confidence=1.0,
-            model_version="policy-v1",
-            booking_id=booking,
-            stripe_ids=[pi_id],
-            amount_minor=amount // 2,
-            currency=currency,
-            due_by=when + timedelta(days=2),
-        )
-    if proposal is None:
-        return 0
-    submit_proposal(proposal)
-    return 1
+        ReviewItem.objects.filter(decision_id__in=ids, status=ReviewStatus.OPEN).update(status=ReviewStatus.EXPIRED)
+    return expired
 
 
 def seed_demo(*, password: str, events: int, seed: int, progress: Callable[[int], None]) -> SeedSummary:
     with transaction.atomic():
         users = seed_users(password)
-    stored, decided = seed_day(rng=random.Random(seed), now=timezone.now(), events=events, progress=progress)
-    return SeedSummary(users=users, events=stored, decisions=decided)
+        demo_policies()
+    retired = retire_made_up_proposals()
+    stored = seed_day(rng=random.Random(seed), now=timezone.now(), events=events, progress=progress)
+    return SeedSummary(users=users, events=stored, retired=retired)

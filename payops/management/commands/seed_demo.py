@@ -20,8 +20,10 @@ from payops.models import InboundEvent
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users (admin, approver, reviewer, viewer) and a believable day of events and "
-        "decisions. Safe to run again: existing data is kept.\n"
+        "Create the demo users (admin, approver, reviewer, viewer), the demo's workflow policies and a day of "
+        "past Stripe events for the Activity page, plus the synthetic histories the retry and fraud models "
+        "learn from. It proposes nothing: the review queue fills from the running demo. "
+        "Safe to run again: existing data is kept.\n"
         "Example: manage.py seed_demo --events 120"
     )
 
@@ -58,11 +60,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done}/{events} events")
 
         summary = seed_demo(password=password, events=events, seed=options["seed"], progress=progress)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"seeded {summary.users} new users, {summary.events} events, {summary.decisions} decisions"
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(f"seeded {summary.users} new users, {summary.events} events"))
+        if summary.retired:
+            self.stdout.write(f"expired {summary.retired} made-up review items an older seed_demo queued")
         self.stdout.write(f"demo logins: {', '.join(DEMO_USERS)} (password from PAYOPS_DEMO_PASSWORD or 'payops-demo')")
         self.seed_recovery_history(options["recovery_cases"], options["seed"])
         self.seed_fraud_history(options["fraud_bookings"], options["seed"])
