@@ -69,12 +69,25 @@ class Cursor:
 
 
 @dataclass(frozen=True)
+class Tab:
+    kind: str  # "" for every kind
+    label: str
+    count: int
+    query: str  # the page's filters with this tab's kind
+
+
+@dataclass(frozen=True)
 class QueuePage:
     filters: Filters
     items: list[ReviewItem]
     counts: dict[str, int]
     next_cursor: str
     total: int
+
+    @property
+    def tabs(self) -> list[Tab]:
+        every = Tab("", "All", self.total, self.filters.query(kind=""))
+        return [every, *(Tab(k, label, self.counts[k], self.filters.query(kind=k)) for k, label in ReviewKind.choices)]
 
 
 def _one_of(value: str, allowed: Mapping[str, Any] | list[str], what: str) -> str:

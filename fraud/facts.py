@@ -95,9 +95,17 @@ def identity(booking: Booking, payment: PaymentFacts | None) -> Identity:
     )
 
 
-def velocity(who: Identity, *, at: datetime) -> dict[str, int]:
-    """Bookings and failed payments per key and window: one grouped query per key (unknown keys are left out)."""
+def velocity(who: Identity, *, at: datetime, booking_code: str = "") -> dict[str, int]:
+    """Bookings and failed payments per key and window: one grouped query per key (unknown keys are left out).
+
+    This booking's own earlier failures with the same card are not counted:
+    a declined card that recovery retried is dunning, not card testing, and
+    counting it held every recovered payment for fraud review.
+    """
     counts: dict[str, int] = {}
+    failed = Q(kind=SignalKind.FAILED)
+    if booking_code and who.card:
+        failed &= ~Q(booking_code=booking_code, card_fingerprint=who.card)
     for key in VELOCITY_KEYS:
         value = who.value(key)
         if not value:
@@ -109,7 +117,7 @@ def velocity(who: Identity, *, at: datetime) -> dict[str, int]:
             for name, span in WINDOWS.items()
         }
         for name, span in WINDOWS.items():
-            aggregates[f"{key}_failures_{name}"] = Count("pk", filter=Q(kind=SignalKind.FAILED, at__gt=at - span))
+            aggregates[f"{key}_failures_{name}"] = Count("pk", filter=failed & Q(at__gt=at - span))
         counts.update({k: int(v or 0) for k, v in rows.aggregate(**aggregates).items()})
     return counts
 
@@ -207,7 +215,7 @@ def gather(
         ip_country=where.country if where else "",
         billing_country=_country_code(booking.customer.country if booking.customer else ""),
         card_country=payment.card_country if payment else "",
-        velocity=velocity(who, at=at),
+        velocity=velocity(who, at=at, booking_code=booking.code),
         stripe_risk_score=payment.risk_score if payment else None,
         stripe_risk_level=payment.risk_level if payment else "",
         stripe_outcome_type=payment.outcome_type if payment else "",

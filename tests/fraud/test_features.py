@@ -121,6 +121,22 @@ def test_velocity_counts_bookings_and_failures_in_each_window(settings: Any) -> 
     assert math.isnan(f["device_bookings_1h"])  # no device known: absent, not zero
 
 
+def test_a_retried_cards_own_earlier_decline_on_this_booking_is_not_velocity(settings: Any) -> None:
+    """Recovery retried the card that failed: dunning, not card testing. Other cards failing on it still count."""
+    settings.FRAUD_GEOIP_DB = ""
+    b = booking("R-1")
+    for card in ("fp-own", "fp-own", "fp-other"):
+        PaymentSignal.objects.create(
+            kind=SignalKind.FAILED,
+            at=NOW - timedelta(minutes=5),
+            booking_code="R-1",
+            email=b.customer_email,
+            card_fingerprint=card,
+        )
+    f = compute_features(gather(b, at=NOW, payment=PaymentFacts(card_fingerprint="fp-own")))
+    assert f["email_failures_1h"] == 1 and f["card_failures_1h"] == 0
+
+
 def test_countries_from_the_ip_database_the_card_and_billing(settings: Any, tmp_path: Path) -> None:
     settings.FRAUD_GEOIP_DB = str(build_city_db(tmp_path / "city.mmdb", {"81.2.69.0/24": ("GB", "Europe/London")}))
     b = booking("G-1", email="qx81@mailinator.com", name="John Smith")
