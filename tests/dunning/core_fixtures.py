@@ -50,7 +50,8 @@ def make_context(
 
 
 def store_weak_current_model(version: str = "retry-weak") -> None:
-    """A current model that knows nothing (always 50 %), so a trained one can beat it."""
+    """A current model that knows nothing (always 50 % at any hour): a trained one can beat it, and the
+    planner's choice between retrying and asking for another card stops depending on the clock."""
     from dunning.models import RetryModelVersion
     from dunning.retry_features import FEATURE_NAMES
     from dunning.retry_model import LogisticRetryModel

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dunning.network_rules import PastAttempt, RetryLimits
-from dunning.planner import ESCALATE, GIVE_UP, REQUEST_CARD_UPDATE, RETRY, plan_recovery
+from dunning.planner import ESCALATE, GIVE_UP, REQUEST_CARD_UPDATE, RETRY, RecoveryPlan, plan_recovery
 from dunning.retry_features import display_zone
 from dunning.retry_model import PRIOR
 from payops.policy_gate import Proposal
@@ -61,6 +61,25 @@ def test_mastercard_timing_advice_moves_the_retry() -> None:
     )
     assert plan.action == RETRY
     assert plan.retry_at is not None and plan.retry_at >= NOW + timedelta(days=10)
+
+
+def second_retry_plan(now: datetime) -> RecoveryPlan:
+    """The plan after a first retry failed at `now`, with the booking held for 47 more hours."""
+    failed = [PastAttempt(now, CARD, 12_000, "eur", initiator, False) for initiator in ("customer", "merchant")]
+    context = make_context(now=now, retries_so_far=1, attempts=failed, hold_until=now + timedelta(hours=47))
+    return plan_recovery(context, now=now, model=PRIOR, limits=LIMITS)
+
+
+def test_a_retry_worth_less_than_asking_for_another_card_gives_way_to_the_request() -> None:
+    # Friday 19:00: every retry before the hold ends lands outside banking hours on a Saturday
+    # just before a payday, and each is worth less than the card-update request.
+    plan = second_retry_plan(NOW.replace(hour=19))
+    allowed = [a for a in plan.alternatives if a.action == RETRY and not a.refused_by]
+    [update] = [a for a in plan.alternatives if a.action == REQUEST_CARD_UPDATE]
+    assert allowed and all(a.expected_recovered_minor < update.expected_recovered_minor for a in allowed)
+    assert plan.action == REQUEST_CARD_UPDATE
+    # Two hours earlier the same retry tomorrow falls in banking hours and is worth more.
+    assert second_retry_plan(NOW.replace(hour=17)).action == RETRY
 
 
 def test_retries_used_up_with_time_left_means_a_card_update_request() -> None:
