@@ -150,12 +150,16 @@ def _decision_entries(decisions: list[Decision], item: ReviewItem) -> list[Timel
                 TimelineEntry(d.created_at, "note", d.route_reason or "note", str(d.params.get("body")), _who(d))
             )
             continue
-        kind = "answer" if d.actor_id else "decision"
-        title = f"{d.get_workflow_display()}: {d.action}"
-        if d.pk == item.decision_id:
-            title = f"Proposed for review: {d.action}"
-        detail = f"{d.reason} — {d.get_route_display().lower()} ({d.route_reason})" if d.route_reason else d.reason
-        entries.append(TimelineEntry(d.created_at, kind, title, detail, _who(d)))
+        if d.actor_id:  # a person's answer: what they said is the headline
+            entries.append(TimelineEntry(d.created_at, "answer", f"{d.reason}: {d.action}", "", _who(d)))
+        else:
+            title = (
+                f"Proposed for review: {d.action}"
+                if d.pk == item.decision_id
+                else f"{d.get_workflow_display()}: {d.action}"
+            )
+            detail = f"{d.reason} — {d.get_route_display().lower()} ({d.route_reason})" if d.route_reason else d.reason
+            entries.append(TimelineEntry(d.created_at, "decision", title, detail, _who(d)))
         if d.outcome_at and d.outcome not in ("queued", "logged"):
             result = d.outcome_detail.get("error") or d.outcome_detail.get("skipped") or ""
             entries.append(

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from audit.models import Mode
@@ -74,21 +75,28 @@ def test_a_reviewer_approves_a_retry_and_releases_a_fraud_hold_from_the_queue(
     expect(panel).to_contain_text(f"Payment retry #{retry.pk}")
     expect(panel).to_contain_text("insufficient_funds")  # the decline, from the recovery case and Stripe
     expect(panel).to_contain_text(retry.decision.model_version)
+    # The model planned the retry for later; the customer says the money is there now.
+    planned = panel.get_by_label("Retry at")
+    expect(planned).not_to_have_value("")
+    planned.fill(timezone.now().strftime("%Y-%m-%dT%H:%M"))
     panel.get_by_role("button", name="Approve retry").click()
-    expect(page.locator("#panel-message")).to_contain_text("approved")
+    expect(page.locator("#panel-message")).to_contain_text("approved with changes")
     queue_fills.settle()
     # The retry charged the card in the Stripe stand-in and the booking is paid in Checkfront.
     intent_id = PaymentCollection.objects.get(booking_code=declined).payment_intent_id
     assert stripe_gateway().retrieve_payment_intent(intent_id).status == "succeeded"
 
     assert queue_fills.checkfront.booking(declined)["status_id"] == "PAID"
-    assert any(f"review #{retry.pk}" in n and "approved, by rita" in n for n in notes_on(declined))
+    assert any(
+        f"review #{retry.pk}" in n and "approved with changes (retry_at" in n and n.endswith("by rita")
+        for n in notes_on(declined)
+    )
     retry.refresh_from_db()
     assert retry.status == ReviewStatus.EXECUTED and retry.decision.action == dunning.RETRY
     # It has left the open queue; its own page's timeline names the reviewer and what followed.
     expect(page.locator(f"#queue-row-{retry.pk}")).to_have_count(0)
     page.goto(f"{queue_fills.base_url}/queue/{retry.pk}/")
-    expect(page.locator("#timeline")).to_contain_text("approved by rita")
+    expect(page.locator("#timeline")).to_contain_text("approved with changes: dunning.retry_payment by rita")
     expect(page.locator("#timeline")).to_contain_text("dunning.retry_payment: executed")
 
     # Search by the held booking's code and release it.

@@ -1,0 +1,43 @@
+"""A reviewer moving a dunning retry: which times are accepted, and when the approved retry runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dunning.review_rules import retry_time
+from payops import review
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(timedelta(minutes=-3), True), (timedelta(hours=5), True), (timedelta(days=29), True)],
+)
+def test_a_retry_can_move_from_now_to_30_days_ahead(offset: timedelta, accepted: bool) -> None:
+    at = timezone.now() + offset
+    assert retry_time(at.isoformat()) == at.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("tomorrow", "not a date and time"),
+        ("2026-11-28T09:00:00", "with a time zone"),
+        (12, "not a date and time"),
+        ((timezone.now() - timedelta(hours=1)).isoformat(), "has passed"),
+        ((timezone.now() + timedelta(days=31)).isoformat(), "new plan"),
+    ],
+)
+def test_other_retry_times_are_refused_with_the_reason(value: object, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        retry_time(value)
+
+
+def test_an_approved_retry_waits_for_its_time_and_one_due_runs_at_once() -> None:
+    later = timezone.now() + timedelta(hours=6)
+    assert review._run_time("dunning.retry_payment", {"retry_at": later.isoformat()}) == later
+    past = (timezone.now() - timedelta(minutes=1)).isoformat()
+    assert review._run_time("dunning.retry_payment", {"retry_at": past}) is None
+    assert review._run_time("fraud.release", {"retry_at": later.isoformat()}) is None
