@@ -8,25 +8,15 @@ from typing import Any
 import pytest
 
 from console import kinds
-from payops import executors, review
-from tests.console.queue_fixtures import FOLLOW_UP
-from tests.payops.sample_workflow import ACTION, FakeOutsideSystem, make_executor, make_note_executor
+from tests.payops.sample_workflow import ACTION, FakeOutsideSystem, wired_to_fake_system
 
 
 @pytest.fixture
 def outside(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOutsideSystem]:
-    """The sample action, its rejection follow-up and the notes, executed against a fake outside system."""
-    system = FakeOutsideSystem()
-    executors.executes(ACTION)(make_executor(system))
-    executors.executes(FOLLOW_UP)(make_executor(system))
-    monkeypatch.setitem(executors._EXECUTORS, review.NOTE, make_note_executor(system))
-    monkeypatch.setattr(review, "_CHANGEABLE", dict(review._CHANGEABLE))
-    review.changeable(ACTION, amount_minor=int)
+    """The sample workflow against a fake outside system, its amount changeable in the queue's form."""
     amount = kinds.ChangeInput("amount_minor", "Amount", "money")
     monkeypatch.setitem(kinds._BY_ACTION, ACTION, kinds.Presentation(approve_label="Send", inputs=(amount,)))
-    yield system
-    executors.unregister(ACTION)
-    executors.unregister(FOLLOW_UP)
+    yield from wired_to_fake_system(monkeypatch)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from tests.payops.sample_workflow import (
     reminder_proposal,
 )
 
-FOLLOW_UP = "sample.note_reminder_refused"
-
 
 def queue_item(
     booking_id: str = "B1",

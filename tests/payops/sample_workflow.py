@@ -6,15 +6,21 @@ can count what really happened outside.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from audit.models import Decision
+from payops import executors, review
 from payops.executors import ExecutionError
 from payops.models import ReviewKind
 from payops.policy_gate import Proposal
 
 WORKFLOW = "sample"
 ACTION = "sample.send_reminder"
+# What rejecting a reminder carries out when a test registers it as the follow-up.
+FOLLOW_UP = "sample.note_reminder_refused"
 
 
 class FakeOutsideSystem:
@@ -70,3 +76,21 @@ def make_note_executor(outside: FakeOutsideSystem) -> Any:
         return {"noted": decision.booking_id}
 
     return note
+
+
+def wired_to_fake_system(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOutsideSystem]:
+    """The sample action, its follow-up and every answer's note, executed against a fake outside system.
+
+    What a test registers with review (changeable params, follow-ups) stays with that test.
+    """
+    system = FakeOutsideSystem()
+    executors.executes(ACTION)(make_executor(system))
+    executors.executes(FOLLOW_UP)(make_executor(system))
+    # The real note executor writes to Checkfront (tested against the simulator in tests/browser).
+    monkeypatch.setitem(executors._EXECUTORS, review.NOTE, make_note_executor(system))
+    monkeypatch.setattr(review, "_CHANGEABLE", dict(review._CHANGEABLE))
+    monkeypatch.setattr(review, "_ON_REJECT", dict(review._ON_REJECT))
+    review.changeable(ACTION, amount_minor=int)
+    yield system
+    executors.unregister(ACTION)
+    executors.unregister(FOLLOW_UP)

@@ -13,23 +13,21 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db import connection
 
 from audit.models import ActorType, Decision, Mode, Outcome, Route
-from payops import executors, review
+from payops import review
 from payops.models import ApproverRole, ReviewApproval, ReviewItem, ReviewStatus, WorkflowPolicy
 from payops.policy_gate import submit_proposal
 from payops.review import ReviewRefused
 from tests.payops.sample_workflow import (
     ACTION,
+    FOLLOW_UP,
     WORKFLOW,
     FakeOutsideSystem,
-    make_executor,
-    make_note_executor,
     reminder_proposal,
+    wired_to_fake_system,
 )
 
 pytestmark = pytest.mark.django_db
 
-# What rejecting a reminder carries out when the workflow registers a follow-up.
-FOLLOW_UP = "sample.note_reminder_refused"
 # Either side of the default policy's approver (50_000) and second-approval (250_000) thresholds.
 REVIEWER_AMOUNT = 5_000
 APPROVER_AMOUNT = 60_000
@@ -39,19 +37,7 @@ TWO_PEOPLE_AMOUNT = 300_000
 @pytest.fixture
 def outside(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOutsideSystem]:
     """The sample action and its follow-up, executed against a fake outside system; the amount may be changed."""
-    system = FakeOutsideSystem()
-    executors.executes(ACTION)(make_executor(system))
-    executors.executes(FOLLOW_UP)(make_executor(system))
-    # Each answer's note on the booking goes to the fake system too (the real
-    # one, on the Checkfront simulator, is tested in tests/console).
-    monkeypatch.setitem(executors._EXECUTORS, review.NOTE, make_note_executor(system))
-    # What a test registers with review stays with that test.
-    monkeypatch.setattr(review, "_CHANGEABLE", dict(review._CHANGEABLE))
-    monkeypatch.setattr(review, "_ON_REJECT", dict(review._ON_REJECT))
-    review.changeable(ACTION, amount_minor=int)
-    yield system
-    executors.unregister(ACTION)
-    executors.unregister(FOLLOW_UP)
+    yield from wired_to_fake_system(monkeypatch)
 
 
 @pytest.fixture
