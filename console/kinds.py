@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from dunning import actions as dunning
 from fraud import workflow as fraud
-from payops.models import ReviewItem, ReviewKind
+from payops.models import ReviewItem
 from payops.money import MoneyError, from_minor, to_minor
 from payops.review import changeable_fields
+from refunds import actions as refunds
 
 
 class BadInput(ValueError):
@@ -173,4 +174,13 @@ present(
     ),
 )
 
-TAB_ORDER = [k.value for k in ReviewKind]
+present(
+    refunds.REFUND,
+    Presentation(
+        approve_label="Refund",
+        approve_does="Refunds the amount to the customer's card in Stripe (never more than is left of the payment) "
+        "and notes it on the booking.",
+        reject_does="Nothing is refunded; the payment stays as it is.",
+        inputs=(ChangeInput("amount_minor", "Refund amount", "money", "refund less than proposed"),),
+    ),
+)

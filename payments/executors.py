@@ -38,6 +38,7 @@ from payops.stripe_gateway import (
     operation_key,
     stripe_gateway,
 )
+from refunds import actions as refunds
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +263,8 @@ def confirm_booking(decision: Decision) -> dict[str, Any]:
                 key=operation_key(decision.idempotency_key, "flag_note"),
                 body=f"Paid {paid} by card ending {last4} (Stripe {collection.payment_intent_id}), but {flag[1]}",
             )
+            if flag[0]:
+                _propose_refund(collection, received, currency, why=flag[1], duplicate="already shows" in flag[1])
             return {"flagged": flag[1], "refund_case": flag[0], "payment_intent_id": collection.payment_intent_id}
         if data.due_minor > 0:
             # Recorded before it is sent: a re-run that finds the booking paid knows the payment was ours.
@@ -338,8 +341,24 @@ def _paid_before_cancel(
         body=f"Payment request withdrawn ({decision.params.get('why')}), but the customer had already paid {asked} "
         f"(Stripe {collection.payment_intent_id}): refund it",
     )
+    _propose_refund(collection, collection.amount_minor, collection.currency, why=why, duplicate=False)
     return {
         "not_canceled": collection.payment_intent_id,
         "refund_case": True,
-        "why": f"Stripe says the payment already succeeded; {why} (refunds are not automated yet)",
+        "why": f"Stripe says the payment already succeeded; {why} (a refund is proposed)",
     }
+
+
+def _propose_refund(collection: PaymentCollection, amount: int, currency: str, *, why: str, duplicate: bool) -> None:
+    """A payment we should not keep: propose giving it back; the "refunds" policy says who decides."""
+    refunds.propose_refund(
+        booking_code=collection.booking_code,
+        payment_intent_id=collection.payment_intent_id,
+        amount_minor=amount,
+        currency=currency,
+        reason=f"Paid {money(amount, currency)} (Stripe {collection.payment_intent_id}), but {why}",
+        stripe_reason="duplicate" if duplicate else "requested_by_customer",
+        reasons=[why, "the whole payment goes back to the card it came from"],
+        # Returning money the booking does not need risks little; the policy's amount limits still apply.
+        risk=10,
+    )

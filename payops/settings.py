@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "fraud",
     "dunning",
     "payments",
+    "refunds",
     "console",
 ]
 

@@ -368,6 +368,12 @@ class StripeGateway:
             idempotency_key=idempotency_key,
         )
 
+    def list_refunds(self, *, payment_intent_id: str) -> list[stripe.Refund]:
+        result = self._call(
+            "list refunds", lambda o: self.client.v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100})
+        )
+        return list(result.data)
+
     # --- disputes -------------------------------------------------------------------
 
     def find_disputes(self, *, charge_id: str) -> list[stripe.Dispute]:

@@ -26,6 +26,7 @@ from tests.dunning.test_recovery_end_to_end import book as book_paid_later
 from tests.dunning.test_recovery_end_to_end import card_on_file
 from tests.fraud.conftest import RISKY, book, pay_by_link, set_fraud_policy
 from tests.payments.conftest import notes_on, set_payments_policy
+from tests.refunds.test_refunds_end_to_end import paid_after_cancellation, refunds_of, set_refunds_policy
 from tests.stand_ins import StandIns, checkfront, stand_ins, stripe_api_base, stripe_sim  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -133,3 +134,25 @@ def test_a_viewer_sees_the_queue_but_no_answer_buttons_and_a_refusal_says_why(
     assert answer.status == 403
     hold.refresh_from_db()
     assert hold.status == ReviewStatus.OPEN
+
+
+def test_a_reviewer_refunds_part_of_a_payment_from_the_queue(
+    queue_fills: StandIns, page: Page, reviewer: Any, client: Any
+) -> None:
+    set_refunds_policy(Mode.SUGGEST)
+    code = paid_after_cancellation(queue_fills, client)
+    item = ReviewItem.objects.get(kind=ReviewKind.REFUND, booking_id=code)
+    log_in(page, queue_fills.base_url, reviewer.username)
+    page.goto(f"{queue_fills.base_url}/queue/?kind=refund")
+    page.locator(f"#queue-row-{item.pk}").get_by_role("link").first.click()
+    panel = page.locator("#item-panel")
+    expect(panel).to_contain_text("refund it")
+    amount = panel.get_by_label("Refund amount")
+    expect(amount).to_have_value("186.90")
+    amount.fill("100.00")
+    panel.get_by_role("button", name="Refund").click()
+    expect(page.locator("#panel-message")).to_contain_text("approved with changes")
+    queue_fills.settle()
+    [refund] = refunds_of(queue_fills, code)
+    assert (refund["amount"], refund["status"]) == (10000, "succeeded")
+    assert any(n.startswith("Refunded 100.00 CAD") for n in notes_on(code))

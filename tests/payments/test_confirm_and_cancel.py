@@ -16,6 +16,7 @@ from payments.models import CollectionStatus, PaymentCollection
 from payops.event_processing import replay_events
 from payops.models import InboundEvent
 from payops.stripe_gateway import stripe_gateway
+from refunds.actions import REFUND
 from tests.payments.conftest import collection_of, decisions, new_booking, notes_on, set_payments_policy
 from tests.payments.test_pay_page import pay
 from tests.stand_ins import StandIns
@@ -98,7 +99,13 @@ def test_a_payment_that_beat_the_cancellation_is_flagged_for_a_refund_not_cancel
     [decision] = decisions(CANCEL_PAYMENT, code)
     assert decision.outcome == Outcome.EXECUTED
     assert decision.outcome_detail["refund_case"] is True
-    assert "refunds are not automated yet" in decision.outcome_detail["why"]
+    assert "a refund is proposed" in decision.outcome_detail["why"]
+    [refund] = decisions(REFUND, code)  # the refunds workflow is in monitor mode here: only recorded
+    assert (refund.amount_minor, refund.currency, refund.params["stripe_reason"]) == (
+        18690,
+        "cad",
+        "requested_by_customer",
+    )
     assert automate.stripe.get(collection.payment_intent_id)["status"] == "succeeded"
     collection.refresh_from_db()
     assert (collection.status, collection.needs_refund) == (CollectionStatus.SUCCEEDED, True)
