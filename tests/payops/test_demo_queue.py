@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import F
+from django.utils import timezone
 
 from audit.models import Decision, Outcome
 from bookings.checkfront_client import CheckfrontClient
@@ -19,7 +20,7 @@ from payments.models import PaymentCollection
 from payops import review
 from payops.demo_customers import RISKY_CARD, VISITS, Behaviour, DemoCustomers, Visit, pay_one
 from payops.demo_data import demo_policies
-from payops.executors import executor_for
+from payops.executors import execute_decision, executor_for
 from payops.models import ReviewItem, ReviewKind, ReviewStatus
 from payops.stripe_gateway import stripe_gateway
 from tests.payments.conftest import collection_of, new_booking
@@ -103,7 +104,7 @@ def test_a_fraud_attempt_is_held_for_review_and_releasing_it_captures_and_confir
     assert status_in_checkfront(code) == "PAID"
 
 
-def test_a_returning_customers_group_retry_waits_for_a_person_and_approving_charges_the_card(
+def test_a_returning_customers_group_retry_waits_for_a_person_and_runs_at_its_time_once_approved(
     demo: StandIns,
     approver: User,
 ) -> None:
@@ -121,7 +122,13 @@ def test_a_returning_customers_group_retry_waits_for_a_person_and_approving_char
     assert "above the automation limit 25000" in item.decision.route_reason
     assert intent_of(code)["status"] == "requires_payment_method"
 
-    approved(item, approver, demo)
+    # The approval keeps the planned time (hours away, in local daytime); when it comes, the card is charged.
+    child = review.approve(item.pk, approver)
+    demo.settle()
+    assert child is not None and child.next_attempt_at is not None and child.next_attempt_at > timezone.now()
+    Decision.objects.filter(pk=child.pk).update(next_attempt_at=timezone.now())
+    assert execute_decision(child.pk) == Outcome.EXECUTED
+    demo.settle()
     assert intent_of(code)["status"] == "succeeded"
     assert status_in_checkfront(code) == "PAID"
 
