@@ -7,8 +7,9 @@ never calls Checkfront or Stripe while a reviewer waits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from django.db.models import Count, Q, Sum
@@ -18,7 +19,8 @@ from audit.models import Decision
 from bookings.models import Booking, BookingNote
 from dunning.models import RecoveryCase
 from fraud.models import Assessment
-from payops.models import InboundEvent, ReviewItem
+from payops import review
+from payops.models import InboundEvent, ReviewItem, ReviewStatus
 from payops.stripe_queries import BOOKING_METADATA_KEY
 
 HISTORY_LIMIT = 10
@@ -67,7 +69,6 @@ class ItemDetail:
     approvers: list[str]
     recovery: RecoveryCase | None
     assessment: Assessment | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _money_of(data: dict[str, Any]) -> tuple[int, str]:
@@ -145,7 +146,7 @@ def _who(decision: Decision) -> str:
 def _decision_entries(decisions: list[Decision], item: ReviewItem) -> list[TimelineEntry]:
     entries = []
     for d in decisions:
-        if d.action == "review.note":
+        if d.action == review.NOTE:
             entries.append(
                 TimelineEntry(d.created_at, "note", d.route_reason or "note", str(d.params.get("body")), _who(d))
             )
@@ -184,14 +185,18 @@ def timeline(item: ReviewItem) -> list[TimelineEntry]:
                 event.received_at, "event", f"{event.get_source_display()} {event.event_type}", event.event_id
             )
         )
-    for row in item.history.select_related("history_user").order_by("-history_date")[:TIMELINE_LIMIT]:
-        if row.history_type == "~":
+    rows = list(item.history.select_related("history_user").order_by("history_date")[:TIMELINE_LIMIT])
+    for before, row in pairwise(rows):
+        if row.status != before.status:  # a status change, not an assignment or a param change
             who = row.history_user.get_username() if row.history_user else "PayOps"
-            entries.append(TimelineEntry(row.history_date, "review", f"item #{item.pk}: {row.status}", "", who))
+            label = ReviewStatus(row.status).label.lower()
+            entries.append(TimelineEntry(row.history_date, "review", f"item #{item.pk} {label}", "", who))
     if code:
-        for note in BookingNote.objects.filter(booking_code=code, written_at__isnull=False)[:TIMELINE_LIMIT]:
-            assert note.written_at is not None
-            entries.append(TimelineEntry(note.written_at, "note", "note written in Checkfront", note.body))
+        notes = BookingNote.objects.filter(booking_code=code, written_at__isnull=False).order_by("-written_at")
+        for note in notes[:TIMELINE_LIMIT]:
+            entries.append(
+                TimelineEntry(note.written_at or note.created_at, "note", "note written in Checkfront", note.body)
+            )
         for a in Assessment.objects.filter(booking_code=code).order_by("-scored_at")[:20]:
             entries.append(
                 TimelineEntry(

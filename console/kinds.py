@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone
@@ -38,6 +36,7 @@ class ChangeInput:
     label: str
     input_type: str  # "money" (major units in the item's currency) or "datetime" (display time zone)
     help: str = ""
+    unless: str = ""  # not offered when the item's params have this set (a capture amount once captured)
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def presentation(item: ReviewItem) -> Presentation:
 def inputs(item: ReviewItem) -> list[ChangeInput]:
     """The inputs for what this item's workflow lets a reviewer change (review.changeable is the authority)."""
     allowed = changeable_fields(item.action)
-    return [i for i in presentation(item).inputs if i.param in allowed]
+    return [i for i in presentation(item).inputs if i.param in allowed and not (i.unless and item.params.get(i.unless))]
 
 
 def kind_template(kind: str) -> str | None:
@@ -75,10 +74,6 @@ def kind_template(kind: str) -> str | None:
     return name
 
 
-def display_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
 def input_value(item: ReviewItem, change: ChangeInput) -> str:
     """The current value, as the input shows it."""
     value = item.params.get(change.param)
@@ -87,7 +82,7 @@ def input_value(item: ReviewItem, change: ChangeInput) -> str:
         return from_minor(amount, item.currency) if amount is not None and item.currency else ""
     if change.input_type == "datetime" and isinstance(value, str) and value:
         parsed = datetime.fromisoformat(value)
-        return timezone.localtime(parsed, display_zone()).strftime("%Y-%m-%dT%H:%M")
+        return timezone.localtime(parsed).strftime("%Y-%m-%dT%H:%M")
     return ""
 
 
@@ -108,11 +103,13 @@ def changes_from_form(item: ReviewItem, form: Mapping[str, str]) -> dict[str, ob
                 local = datetime.strptime(raw, "%Y-%m-%dT%H:%M")
             except ValueError as exc:
                 raise BadInput(f"{change.label}: {raw!r} is not a date and time") from exc
-            changes[change.param] = local.replace(tzinfo=display_zone()).isoformat()
+            changes[change.param] = local.replace(tzinfo=timezone.get_default_timezone()).isoformat()
     return changes
 
 
-_AMOUNT = ChangeInput("amount_minor", "Capture amount", "money", "capture less than authorised; the rest is released")
+_AMOUNT = ChangeInput(
+    "amount_minor", "Capture amount", "money", "capture less than authorised; the rest is released", unless="captured"
+)
 
 present(
     fraud.RELEASE,
@@ -146,7 +143,14 @@ present(
         approve_label="Approve retry",
         approve_does="Charges the saved card again at the planned time (now, if that has passed).",
         reject_does="No retry is made; recovery carries on by email and pay link until the hold ends.",
-        inputs=(ChangeInput("retry_at", "Retry at", "datetime", "when to charge the card"),),
+        inputs=(
+            ChangeInput(
+                "retry_at",
+                "Retry at",
+                "datetime",
+                "when to charge the card, in the console's time zone; before the booking's hold ends",
+            ),
+        ),
     ),
 )
 present(

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -200,12 +200,12 @@ def _page_rows(items: QuerySet[ReviewItem], sort: str, cursor: Cursor | None, si
             with_value = _after(with_value, column, descending, cursor)
         order = [f"-{column}", "-pk"] if descending else [column, "pk"]
         rows = list(with_value.order_by(*order)[: size + 1])
-    if len(rows) <= size:
-        tail = items.filter(**{f"{column}__isnull": True})
-        if cursor is not None and cursor.value is None:
-            tail = tail.filter(pk__gt=cursor.pk)
-        rows += list(tail.order_by("pk")[: size + 1 - len(rows)])
-    return rows
+    # The tail is always asked for (a row at least), so a page costs the same queries whatever it holds.
+    tail = items.filter(**{f"{column}__isnull": True})
+    if cursor is not None and cursor.value is None:
+        tail = tail.filter(pk__gt=cursor.pk)
+    tail_rows = list(tail.order_by("pk")[: max(size + 1 - len(rows), 1)])
+    return (rows + tail_rows)[: size + 1]
 
 
 def queue_page(filters: Filters, user: Any, *, cursor: Cursor | None = None, size: int = PAGE_SIZE) -> QueuePage:
@@ -239,7 +239,3 @@ def assignable_users() -> list[str]:
     may_act |= Q(user_permissions__in=Permission.objects.filter(perm))
     users = get_user_model().objects.filter(may_act, is_active=True).distinct().order_by("username")
     return list(users.values_list("username", flat=True))
-
-
-def without_kind(filters: Filters) -> Filters:
-    return replace(filters, kind="")

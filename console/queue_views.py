@@ -8,8 +8,11 @@ from typing import Any
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import Route
 from console import kinds
 from console.detail import item_detail
 from console.kinds import BadInput
@@ -44,6 +47,10 @@ def _choices() -> dict[str, Any]:
 @permission_required(VIEW, raise_exception=True)
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     """The queue page, or (htmx) just its list: tabs, rows and paging, for the filters in the URL."""
+    return _varies(_queue(request))
+
+
+def _queue(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"choices": _choices(), "open_id": request.GET.get("open", "")}
     try:
         filters = parse_filters(request.GET)
@@ -57,6 +64,12 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "console/queue.html#list", context)
     context["assignees"] = assignable_users()
     return render(request, "console/queue.html", context)
+
+
+def _varies(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a whole page or (htmx) the list: a cache must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
 def _panel(request: HtmxHttpRequest, item_id: int, *, status: int = 200, **extra: Any) -> HttpResponse:
@@ -73,7 +86,7 @@ def _panel(request: HtmxHttpRequest, item_id: int, *, status: int = 200, **extra
         **extra,
     }
     template = "console/queue.html#panel" if request.htmx else "console/item.html"
-    response = render(request, template, context, status=status)
+    response = _varies(render(request, template, context, status=status))
     if extra.get("message"):
         response["HX-Trigger"] = "queue-changed"  # the list shows the answered item's new state
     return response
@@ -106,7 +119,10 @@ def approve(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
         decision = review.approve(item_id, request.user, changes=changes)
         if decision is None:
             return "approved: it needs a second, different person's approval too"
-        return "approved with changes: carrying it out" if changes else "approved: carrying it out"
+        said = "approved with changes" if decision.reason.endswith("changes") else "approved"
+        if decision.next_attempt_at is not None:
+            return f"{said}: it runs {timezone.localtime(decision.next_attempt_at):%d %b %H:%M %Z}"
+        return f"{said}: carrying it out now"
 
     return _answer(request, item_id, act)
 
@@ -115,8 +131,11 @@ def approve(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 def reject(request: HtmxHttpRequest, item_id: int) -> HttpResponse:
     def act() -> str:
+        item = _item_or_refuse(item_id)
         decision = review.reject(item_id, request.user, reason=request.POST.get("reason", ""))
-        return f"rejected: carrying out {decision.action}" if decision.route == "execute" else "rejected"
+        if decision.route == Route.EXECUTE:
+            return f"rejected: {kinds.presentation(item).reject_does}"
+        return "rejected: nothing is carried out"
 
     return _answer(request, item_id, act)
 
@@ -175,20 +194,21 @@ def bulk(request: HtmxHttpRequest) -> HttpResponse:
     if error:
         return render(request, "console/queue.html#bulk-result", {"error": error}, status=400)
     done: list[int] = []
+    halfway: list[int] = []  # first of two approvals recorded
     refused: list[tuple[int, str]] = []
     for item_id in dict.fromkeys(int(i) for i in raw_ids):
         try:
-            if answer == "approve":
-                review.approve(item_id, request.user)
-            else:
+            if answer == "reject":
                 review.reject(item_id, request.user, reason=request.POST.get("reason", ""))
+            elif review.approve(item_id, request.user) is None:
+                halfway.append(item_id)
+                continue
             done.append(item_id)
         except review.ReviewRefused as exc:
             refused.append((item_id, str(exc)))
-    status = 200 if done else 409
-    response = render(
-        request, "console/queue.html#bulk-result", {"answer": answer, "done": done, "refused": refused}, status=status
-    )
-    if done:
+    context = {"answer": answer, "done": done, "halfway": halfway, "refused": refused}
+    status = 200 if done or halfway else 409
+    response = render(request, "console/queue.html#bulk-result", context, status=status)
+    if done or halfway:
         response["HX-Trigger"] = "queue-changed"
     return response

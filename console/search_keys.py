@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models.signals import post_save
 
 from bookings.models import Booking
+from dunning.models import RecoveryCase
 from payops.models import ReviewItem, ReviewSearchKey
 
 MAX_KEY = 255
@@ -16,6 +17,13 @@ def keys_for(item: ReviewItem) -> set[str]:
     values = {item.booking_id, *(str(i) for i in item.decision.stripe_ids or [])}
     if item.booking_id:
         email = Booking.objects.filter(code=item.booking_id).values_list("customer_email", flat=True).first()
+        # A booking not mirrored yet: a recovery case knows the customer from Stripe.
+        email = (
+            email
+            or RecoveryCase.objects.filter(booking_code=item.booking_id)
+            .values_list("customer_email", flat=True)
+            .first()
+        )
         values.add(email or "")
     return {v.strip().lower() for v in values if v and v.strip() and len(v.strip()) <= MAX_KEY}
 

@@ -22,3 +22,5 @@ class FraudConfig(AppConfig):
         review.on_reject(workflow.BLOCK, workflow.RELEASE)
         review.changeable(workflow.RELEASE, amount_minor=int)
         review.changeable(workflow.CAPTURE, amount_minor=int)
+        review.checks_changes(workflow.RELEASE, workflow.capture_change_fits)
+        review.checks_changes(workflow.CAPTURE, workflow.capture_change_fits)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from bookings.models import Booking, BookingItem
+from dunning.models import DeclineClass, RetryAttempt
 from fraud.email_domains import email_domain, is_disposable, is_freemail
 from fraud.features import VELOCITY_KEYS, Facts
 from fraud.geoip import locate
@@ -98,14 +99,13 @@ def identity(booking: Booking, payment: PaymentFacts | None) -> Identity:
 def velocity(who: Identity, *, at: datetime, booking_code: str = "") -> dict[str, int]:
     """Bookings and failed payments per key and window: one grouped query per key (unknown keys are left out).
 
-    This booking's own earlier failures with the same card are not counted:
-    a declined card that recovery retried is dunning, not card testing, and
-    counting it held every recovered payment for fraud review.
+    A soft decline of this booking's own card (short of funds, the bank
+    busy: recovery's business) is not velocity: counting them held every
+    recovered payment for fraud review. Card-testing declines (a wrong CVC or
+    number, a stolen card) and other cards failing on the booking still count.
     """
     counts: dict[str, int] = {}
-    failed = Q(kind=SignalKind.FAILED)
-    if booking_code and who.card:
-        failed &= ~Q(booking_code=booking_code, card_fingerprint=who.card)
+    soft = _soft_declines(booking_code, who.card, at=at)
     for key in VELOCITY_KEYS:
         value = who.value(key)
         if not value:
@@ -117,9 +117,27 @@ def velocity(who: Identity, *, at: datetime, booking_code: str = "") -> dict[str
             for name, span in WINDOWS.items()
         }
         for name, span in WINDOWS.items():
-            aggregates[f"{key}_failures_{name}"] = Count("pk", filter=failed & Q(at__gt=at - span))
+            aggregates[f"{key}_failures_{name}"] = Count("pk", filter=Q(kind=SignalKind.FAILED, at__gt=at - span))
         counts.update({k: int(v or 0) for k, v in rows.aggregate(**aggregates).items()})
+        for name, span in WINDOWS.items():
+            excused = sum(1 for t in soft if t > at - span)
+            counts[f"{key}_failures_{name}"] = max(counts[f"{key}_failures_{name}"] - excused, 0)
     return counts
+
+
+def _soft_declines(booking_code: str, card: str, *, at: datetime) -> list[datetime]:
+    """When this booking's card was declined softly (recovery recorded each: one failure signal apiece)."""
+    if not booking_code or not card:
+        return []
+    attempts = RetryAttempt.objects.filter(
+        case__booking_code=booking_code,
+        card_fingerprint=card,
+        succeeded=False,
+        decline_class=DeclineClass.SOFT,
+        attempted_at__lte=at,
+        attempted_at__gt=at - WINDOWS["7d"],
+    )
+    return list(attempts.values_list("attempted_at", flat=True))
 
 
 def _median(values: list[float]) -> float | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -417,3 +418,9 @@ def _parse_deadline(params: dict[str, Any]) -> datetime:
     return parse_datetime(str(params.get("capture_before") or "")) or timezone.now() + timedelta(
         days=AUTHORIZATION_DAYS
     )
+
+
+def capture_change_fits(item: Any, changes: Mapping[str, Any]) -> None:
+    """A smaller capture only while nothing is captured: once the money is taken, a smaller amount means a refund."""
+    if "amount_minor" in changes and item.params.get("captured"):
+        raise ValueError("the payment is captured already: approve it as it is and refund the difference")

@@ -256,6 +256,9 @@ def confirm_booking(decision: Decision) -> dict[str, Any]:
         paid = money(received, currency)
         flag = _payment_problem(collection, data, received)
         if flag:
+            # Proposed before the flag is saved: a re-run stops at the flag, so it must find the proposal made.
+            if flag[0]:
+                _propose_refund(collection, received, currency, why=flag[1], duplicate="already shows" in flag[1])
             domain.mark_succeeded(collection, card_last4=last4, needs_refund=flag[0], flag_reason=flag[1])
             write_note_once(
                 client=client,
@@ -263,8 +266,6 @@ def confirm_booking(decision: Decision) -> dict[str, Any]:
                 key=operation_key(decision.idempotency_key, "flag_note"),
                 body=f"Paid {paid} by card ending {last4} (Stripe {collection.payment_intent_id}), but {flag[1]}",
             )
-            if flag[0]:
-                _propose_refund(collection, received, currency, why=flag[1], duplicate="already shows" in flag[1])
             return {"flagged": flag[1], "refund_case": flag[0], "payment_intent_id": collection.payment_intent_id}
         if data.due_minor > 0:
             # Recorded before it is sent: a re-run that finds the booking paid knows the payment was ours.
@@ -333,6 +334,7 @@ def _paid_before_cancel(
     decision: Decision, collection: PaymentCollection, client: CheckfrontClient, asked: str
 ) -> dict[str, Any]:
     why = f"the payment request was withdrawn ({decision.params.get('why')}) after the customer paid: refund it"
+    _propose_refund(collection, collection.amount_minor, collection.currency, why=why, duplicate=False)
     domain.mark_succeeded(collection, needs_refund=True, flag_reason=why)
     write_note_once(
         client=client,
@@ -341,7 +343,6 @@ def _paid_before_cancel(
         body=f"Payment request withdrawn ({decision.params.get('why')}), but the customer had already paid {asked} "
         f"(Stripe {collection.payment_intent_id}): refund it",
     )
-    _propose_refund(collection, collection.amount_minor, collection.currency, why=why, duplicate=False)
     return {
         "not_canceled": collection.payment_intent_id,
         "refund_case": True,
@@ -350,7 +351,9 @@ def _paid_before_cancel(
 
 
 def _propose_refund(collection: PaymentCollection, amount: int, currency: str, *, why: str, duplicate: bool) -> None:
-    """A payment we should not keep: propose giving it back; the "refunds" policy says who decides."""
+    """A payment we should not keep: propose giving it back, once; the "refunds" policy says who decides."""
+    if refunds.proposed_for(collection.payment_intent_id):
+        return
     refunds.propose_refund(
         booking_code=collection.booking_code,
         payment_intent_id=collection.payment_intent_id,

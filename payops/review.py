@@ -33,6 +33,8 @@ _ON_REJECT: dict[str, str] = {}
 # action → the params a reviewer may change, each with its check: a type,
 # or a function returning the clean value and raising ValueError with the reason.
 _CHANGEABLE: dict[str, Mapping[str, Callable[[Any], Any]]] = {}
+# action → checks of a change against the item itself (a retry not after the booking's hold ends).
+_CHECKS: dict[str, Callable[[ReviewItem, Mapping[str, Any]], None]] = {}
 # action → the param holding the time an approval runs at (a retry planned for later).
 _RUNS_AT: dict[str, str] = {}
 # The note every answer, comment and assignment leaves on the Checkfront
@@ -55,6 +57,11 @@ def on_reject(action: str, follow_up: str) -> None:
 
 def changeable(action: str, **fields: Callable[[Any], Any]) -> None:
     _CHANGEABLE[action] = fields
+
+
+def checks_changes(action: str, check: Callable[[ReviewItem, Mapping[str, Any]], None]) -> None:
+    """`check(item, changes)` raises ValueError with the reason when these changes do not fit this item."""
+    _CHECKS[action] = check
 
 
 def changeable_fields(action: str) -> Mapping[str, Callable[[Any], Any]]:
@@ -82,9 +89,14 @@ def _as(kind: Callable[[Any], Any], value: Any) -> Any:
 User = AbstractBaseUser | AnonymousUser
 
 
-def _check_role(item: ReviewItem, user: Any) -> None:
+def _check_may_act(user: Any) -> None:
+    """Comments and assignments: anyone who may act on the queue, whatever the item's amount."""
     if not user.is_authenticated or not user.has_perm("payops.act_on_reviewitem"):
         raise ReviewRefused("you may read the queue but not act on it", status=403)
+
+
+def _check_role(item: ReviewItem, user: Any) -> None:
+    _check_may_act(user)
     if item.required_role == ApproverRole.APPROVER and not user.has_perm("payops.approve_large_reviewitem"):
         raise ReviewRefused("this amount needs an Approver", status=403)
 
@@ -139,16 +151,25 @@ def _queue(decision: Decision) -> None:
     queue_decision_execution(decision.pk, countdown=min(max(wait, 0.0), max_countdown_seconds()))
 
 
+def current_params(item: ReviewItem) -> dict[str, Any]:
+    """The item's params as they stand, with the proposal's amount (kept on the Decision, not in params)."""
+    return {"amount_minor": item.decision.amount_minor, **item.params}
+
+
 def _clean_changes(item: ReviewItem, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes that really change something, each checked; a value that cannot be used is refused."""
     allowed = _CHANGEABLE.get(item.action, {})
+    current = current_params(item)
     cleaned: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in allowed:
             raise ReviewRefused(f"{name} cannot be changed on {item.action}", status=400)
         try:
-            cleaned[name] = _as(allowed[name], value)
+            clean = _as(allowed[name], value)
         except (TypeError, ValueError) as exc:
             raise ReviewRefused(f"{name}: {exc}", status=400) from exc
+        if clean != current.get(name):
+            cleaned[name] = clean
     if "amount_minor" in cleaned:
         amount = cleaned["amount_minor"]
         # Only ever down: the role this item needs was set by its amount, and
@@ -157,17 +178,24 @@ def _clean_changes(item: ReviewItem, changes: Mapping[str, Any]) -> dict[str, An
             raise ReviewRefused("this item has no amount to change", status=400)
         if not 1 <= amount <= item.amount_minor:
             raise ReviewRefused(f"the amount must be between 1 and {item.amount_minor} minor units", status=400)
+    check = _CHECKS.get(item.action)
+    if cleaned and check is not None:
+        try:
+            check(item, cleaned)
+        except ValueError as exc:
+            raise ReviewRefused(str(exc), status=400) from exc
     return cleaned
 
 
-def _locked_open_item(item_id: int, user: Any) -> ReviewItem:
+def _locked_open_item(item_id: int, user: Any, *, may_answer: bool = True) -> ReviewItem:
     """The item, locked until the transaction ends, once the user may act on it and it is still open."""
     # The lock serialises answers to one item: a second approver waits here
     # and then finds it no longer open.
     item = ReviewItem.objects.select_for_update().select_related("decision").filter(pk=item_id).first()
     if item is None:
         raise ReviewRefused("no such review item", status=404)
-    _check_role(item, user)
+    if may_answer:
+        _check_role(item, user)
     if item.status != ReviewStatus.OPEN:
         raise ReviewRefused(f"already {item.get_status_display().lower()}")
     return item
@@ -205,7 +233,10 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
                 item.params = params
                 item.save(update_fields=["params", "updated_at"])
             _note_answer(
-                item, user, f"first of {item.approvals_required} approvals; a different person must approve too"
+                item,
+                user,
+                f"first of {item.approvals_required} approvals; a different person must approve too",
+                label="first approval",
             )
             logger.info(
                 "review item %s: first of %s approvals, by %s",
@@ -215,7 +246,7 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
                 extra={"review_item_id": item.pk, "decision_id": str(item.decision_id)},
             )
             return None
-        changed = params != item.decision.params
+        changed = bool(cleaned) or params != item.decision.params
         item.status = ReviewStatus.CHANGED if changed else ReviewStatus.APPROVED
         item.params = params
         item.save(update_fields=["status", "params", "updated_at"])
@@ -239,6 +270,7 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
             item,
             user,
             "approved" + (f" with changes ({_changes_text(item.decision, params)})" if changed else ""),
+            label="approved with changes" if changed else "approved",
         )
     logger.info(
         "review item %s approved by %s",
@@ -251,11 +283,9 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
 
 def reject(item_id: int, user: Any, *, reason: str) -> Decision:
     """Reject with a reason; the workflow's follow-up (if any) executes."""
-    reason = (reason or "").strip()
-    if not reason:
+    if not (reason or "").strip():
         raise ReviewRefused("say why it is rejected", status=400)
-    if len(reason) > MAX_TEXT:
-        raise ReviewRefused(f"the reason is longer than {MAX_TEXT} characters", status=400)
+    reason = _text(reason, "the reason")
     with transaction.atomic():
         item = _locked_open_item(item_id, user)
         follow_up = _ON_REJECT.get(item.action)
@@ -274,7 +304,7 @@ def reject(item_id: int, user: Any, *, reason: str) -> Decision:
         )
         if follow_up is not None:
             _queue(child)
-        _note_answer(item, user, f"rejected: {reason}")
+        _note_answer(item, user, f"rejected: {reason}", label="rejected")
     logger.info(
         "review item %s rejected by %s: %s",
         item.pk,
@@ -306,8 +336,9 @@ def act_when_unanswered(item_id: int, *, action: str, reason: str) -> Decision |
 
 def assign(item_id: int, user: Any, *, assignee: str) -> Decision:
     """Give an open item to a person who may act on it (or to nobody: empty `assignee`)."""
+    _check_may_act(user)
     with transaction.atomic():
-        item = _locked_open_item(item_id, user)
+        item = _locked_open_item(item_id, user, may_answer=False)
         person = None
         if assignee:
             person = get_user_model().objects.filter(username=assignee, is_active=True).first()
@@ -315,26 +346,33 @@ def assign(item_id: int, user: Any, *, assignee: str) -> Decision:
                 raise ReviewRefused(f"no active user {assignee!r}", status=400)
             if not person.has_perm("payops.act_on_reviewitem"):
                 raise ReviewRefused(f"{assignee} may not act on review items", status=400)
+            if item.required_role == ApproverRole.APPROVER and not person.has_perm("payops.approve_large_reviewitem"):
+                raise ReviewRefused(f"{assignee} is not an Approver, and this amount needs one", status=400)
         if item.assignee_id == (person.pk if person else None):
             raise ReviewRefused(f"already assigned to {assignee}" if person else "already unassigned", status=400)
         item.assignee = person
         item.save(update_fields=["assignee", "updated_at"])
-        return _note(item, user, f"assigned to {assignee}" if person else "unassigned")
+        return _note(item, user, f"assigned to {assignee}" if person else "unassigned", label="assigned")
 
 
 def comment(item_id: int, user: Any, *, text: str) -> Decision:
     """A reviewer's comment on an item, open or not: kept in the audit log and noted on the booking."""
-    text = (text or "").strip()
-    if not text:
-        raise ReviewRefused("a comment needs some text", status=400)
-    if len(text) > MAX_TEXT:
-        raise ReviewRefused(f"a comment is at most {MAX_TEXT} characters", status=400)
+    text = _text(text, "a comment")
+    _check_may_act(user)
     with transaction.atomic():
         item = ReviewItem.objects.select_related("decision").filter(pk=item_id).first()
         if item is None:
             raise ReviewRefused("no such review item", status=404)
-        _check_role(item, user)
-        return _note(item, user, f"comment: {text}")
+        return _note(item, user, f"comment: {text}", label="comment")
+
+
+def _text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ReviewRefused(f"{what} needs some words", status=400)
+    if len(text) > MAX_TEXT:
+        raise ReviewRefused(f"{what} is at most {MAX_TEXT} characters", status=400)
+    return text
 
 
 def _changes_text(proposal: Decision, after: Mapping[str, Any]) -> str:
@@ -348,18 +386,25 @@ def _changes_text(proposal: Decision, after: Mapping[str, Any]) -> str:
         if name == "amount_minor" and proposal.currency and isinstance(new, int):
             was = from_minor(old, proposal.currency) if isinstance(old, int) else "?"
             words.append(f"amount {was} → {from_minor(new, proposal.currency)} {proposal.currency.upper()}")
+        elif name.endswith("_at"):
+            words.append(f"{name.removesuffix('_at').replace('_', ' ')} time {_when(old)} → {_when(new)}")
         else:
             words.append(f"{name} {old} → {new}")
     return ", ".join(words)
 
 
-def _note_answer(item: ReviewItem, user: Any, what: str) -> None:
+def _when(value: Any) -> str:
+    at = parse_datetime(str(value or ""))
+    return timezone.localtime(at).strftime("%d %b %H:%M %Z") if at is not None and at.tzinfo else str(value)
+
+
+def _note_answer(item: ReviewItem, user: Any, what: str, *, label: str) -> None:
     # An answer is a Decision already: its note is only for the booking, where there is one.
     if item.booking_id:
-        _note(item, user, what)
+        _note(item, user, what, label=label)
 
 
-def _note(item: ReviewItem, user: Any, what: str) -> Decision:
+def _note(item: ReviewItem, user: Any, what: str, *, label: str) -> Decision:
     """Record what a person did to an item, as a Decision that writes it on the Checkfront booking (if any)."""
     body = f"PayOps review #{item.pk} ({item.get_kind_display()}): {what}, by {user.get_username()}"
     parent = item.decision
@@ -374,7 +419,7 @@ def _note(item: ReviewItem, user: Any, what: str) -> Decision:
         reason=body,
         mode=Mode.MANUAL,
         route=Route.EXECUTE if run else Route.LOG,
-        route_reason=f"{what.split(':')[0]} by {user.get_username()}",
+        route_reason=f"{label} by {user.get_username()}",
         actor_type=ActorType.USER,
         actor=user,
         parent=parent,

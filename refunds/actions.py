@@ -49,3 +49,8 @@ def propose_refund(
             currency=currency,
         )
     )
+
+
+def proposed_for(payment_intent_id: str) -> bool:
+    """Whether a refund of this payment was proposed already (whatever became of it)."""
+    return Decision.objects.filter(action=REFUND, params__payment_intent_id=payment_intent_id, parent=None).exists()

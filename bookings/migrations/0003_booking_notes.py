@@ -8,16 +8,12 @@ def copy_collection_notes(apps, schema_editor):
     # executor would write its note to Checkfront a second time.
     CollectionNote = apps.get_model("payments", "CollectionNote")
     BookingNote = apps.get_model("bookings", "BookingNote")
-    BookingNote.objects.bulk_create(
-        BookingNote(
-            key=note.key,
-            booking_code=note.collection.booking_code,
-            body=note.body,
-            written_at=note.written_at,
-            created_at=note.created_at,
+    for note in CollectionNote.objects.select_related("collection").iterator():
+        moved = BookingNote.objects.create(
+            key=note.key, booking_code=note.collection.booking_code, body=note.body, written_at=note.written_at
         )
-        for note in CollectionNote.objects.select_related("collection").iterator()
-    )
+        # auto_now_add stamped it now; the search for an earlier attempt's note starts from the first try.
+        BookingNote.objects.filter(pk=moved.pk).update(created_at=note.created_at)
 
 
 class Migration(migrations.Migration):

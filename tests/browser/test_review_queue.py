@@ -89,7 +89,7 @@ def test_a_reviewer_approves_a_retry_and_releases_a_fraud_hold_from_the_queue(
 
     assert queue_fills.checkfront.booking(declined)["status_id"] == "PAID"
     assert any(
-        f"review #{retry.pk}" in n and "approved with changes (retry_at" in n and n.endswith("by rita")
+        f"review #{retry.pk}" in n and "approved with changes (retry time" in n and n.endswith("by rita")
         for n in notes_on(declined)
     )
     retry.refresh_from_db()

@@ -164,13 +164,14 @@ def test_bad_filters_are_refused_with_the_reason(
 
 def test_the_page_costs_the_same_queries_for_3_items_as_for_60(client: Client, reviewer: User) -> None:
     client = logged_in(client, reviewer)
+    soon = timezone.now() + timedelta(hours=2)
     for n in range(3):
-        queue_item(f"Q{n}", kind=ReviewKind.values[n % len(ReviewKind.values)])
+        queue_item(f"Q{n}", kind=ReviewKind.values[n % len(ReviewKind.values)], due_by=soon)
     client.get("/queue/")  # warm the session and permission caches
     with CaptureQueriesContext(connection) as few:
         assert client.get("/queue/").status_code == 200
-    for n in range(3, 60):
-        queue_item(f"Q{n}", kind=ReviewKind.values[n % len(ReviewKind.values)])
+    for n in range(3, 60):  # a full first page of due items, and items without a due date after them
+        queue_item(f"Q{n}", kind=ReviewKind.values[n % len(ReviewKind.values)], due_by=soon if n % 2 else None)
     with CaptureQueriesContext(connection) as many:
         assert client.get("/queue/").status_code == 200
     assert len(many) == len(few)

@@ -41,3 +41,27 @@ def test_an_approved_retry_waits_for_its_time_and_one_due_runs_at_once() -> None
     past = (timezone.now() - timedelta(minutes=1)).isoformat()
     assert review._run_time("dunning.retry_payment", {"retry_at": past}) is None
     assert review._run_time("fraud.release", {"retry_at": later.isoformat()}) is None
+
+
+@pytest.mark.django_db
+def test_a_moved_retry_stays_before_the_hold_ends_and_the_activity_starts() -> None:
+    from types import SimpleNamespace
+
+    from dunning.models import RecoveryCase
+    from dunning.review_rules import retry_fits_the_case
+
+    now = timezone.now()
+    case = RecoveryCase.objects.create(
+        payment_intent_id="pi_x",
+        booking_code="B",
+        amount_minor=100,
+        currency="cad",
+        first_failed_at=now,
+        last_failed_at=now,
+        hold_until=now + timedelta(hours=10),
+        service_start_at=now + timedelta(hours=20),
+    )
+    item = SimpleNamespace(params={"case_id": case.pk})
+    retry_fits_the_case(item, {"retry_at": (now + timedelta(hours=9)).isoformat()})
+    with pytest.raises(ValueError, match="before the booking's hold ends"):
+        retry_fits_the_case(item, {"retry_at": (now + timedelta(hours=11)).isoformat()})

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem, Customer
+from dunning.models import DeclineClass, RecoveryCase, RetryAttempt
 from fraud import facts as booking_facts
 from fraud.facts import PaymentFacts, gather
 from fraud.features import FEATURE_BY_NAME, FEATURE_NAMES, FEATURES, compute_features
@@ -121,20 +122,39 @@ def test_velocity_counts_bookings_and_failures_in_each_window(settings: Any) -> 
     assert math.isnan(f["device_bookings_1h"])  # no device known: absent, not zero
 
 
-def test_a_retried_cards_own_earlier_decline_on_this_booking_is_not_velocity(settings: Any) -> None:
-    """Recovery retried the card that failed: dunning, not card testing. Other cards failing on it still count."""
+@pytest.mark.parametrize(("decline_class", "counted"), [(DeclineClass.SOFT, 0), (DeclineClass.HARD, 1)])
+def test_a_soft_decline_of_the_bookings_own_card_is_not_velocity(
+    decline_class: str, counted: int, settings: Any
+) -> None:
+    """Short of funds, then paid: recovery's business, not card testing. A wrong CVC still counts, as do other cards."""
     settings.FRAUD_GEOIP_DB = ""
     b = booking("R-1")
-    for card in ("fp-own", "fp-own", "fp-other"):
+    at = NOW - timedelta(minutes=40)
+    case = RecoveryCase.objects.create(
+        payment_intent_id="pi_r1",
+        booking_code="R-1",
+        amount_minor=5000,
+        currency="cad",
+        first_failed_at=at,
+        last_failed_at=at,
+    )
+    RetryAttempt.objects.create(
+        case=case,
+        number=0,
+        attempted_at=at,
+        succeeded=False,
+        amount_minor=5000,
+        currency="cad",
+        card_fingerprint="fp-own",
+        decline_class=decline_class,
+    )
+    for card in ("fp-own", "fp-other"):
         PaymentSignal.objects.create(
-            kind=SignalKind.FAILED,
-            at=NOW - timedelta(minutes=5),
-            booking_code="R-1",
-            email=b.customer_email,
-            card_fingerprint=card,
+            kind=SignalKind.FAILED, at=at, booking_code="R-1", email=b.customer_email, card_fingerprint=card
         )
     f = compute_features(gather(b, at=NOW, payment=PaymentFacts(card_fingerprint="fp-own")))
-    assert f["email_failures_1h"] == 1 and f["card_failures_1h"] == 0
+    assert f["card_failures_1h"] == counted
+    assert f["email_failures_1h"] == counted + 1, "the other card's failure always counts"
 
 
 def test_countries_from_the_ip_database_the_card_and_billing(settings: Any, tmp_path: Path) -> None:
@@ -172,3 +192,13 @@ def test_lists_lift_or_cap_the_score_and_say_so() -> None:
     score, reasons = apply_lists(10.0, list_hits(who), policy)
     assert score == policy.block_from and reasons == ["card fingerprint on the blocklist"]
     assert band_for(score, policy) == "block"
+
+
+def test_a_captured_payment_cannot_be_captured_for_less() -> None:
+    from types import SimpleNamespace
+
+    from fraud.workflow import capture_change_fits
+
+    capture_change_fits(SimpleNamespace(params={"captured": False}), {"amount_minor": 100})
+    with pytest.raises(ValueError, match="captured already"):
+        capture_change_fits(SimpleNamespace(params={"captured": True}), {"amount_minor": 100})

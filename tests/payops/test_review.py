@@ -211,7 +211,16 @@ def test_the_second_person_approves_what_the_first_changed_and_cannot_change_it_
 # --- changing -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", [3_000, "3000", 1, REVIEWER_AMOUNT])
+@pytest.mark.parametrize("amount", [REVIEWER_AMOUNT, str(REVIEWER_AMOUNT)])
+def test_the_proposed_amount_typed_again_is_no_change(amount: Any, reviewer: User, outside: FakeOutsideSystem) -> None:
+    item = queued_item()
+    child = review.approve(item.pk, reviewer, changes={"amount_minor": amount})
+    assert child is not None and child.reason == "approved" and "amount_minor" not in child.params
+    item.refresh_from_db()
+    assert item.status != ReviewStatus.CHANGED
+
+
+@pytest.mark.parametrize("amount", [3_000, "3000", 1, REVIEWER_AMOUNT - 1])
 def test_a_reviewer_may_lower_a_changeable_amount(
     amount: Any, reviewer: User, outside: FakeOutsideSystem, django_capture_on_commit_callbacks: Any
 ) -> None:
