@@ -214,7 +214,11 @@ def expire_open_decisions(case: RecoveryCase, *, why: str) -> int:
     expired = Decision.objects.filter(pk__in=ids, outcome__in=_MOOT).update(
         outcome=Outcome.EXPIRED, outcome_detail={"expired": why}, outcome_at=timezone.now()
     )
-    ReviewItem.objects.filter(decision_id__in=ids, status=ReviewStatus.OPEN).update(status=ReviewStatus.EXPIRED)
+    # An approved retry still waiting for its time is moot too: its item must not stay "approved" for ever.
+    waiting = [ReviewStatus.OPEN, ReviewStatus.APPROVED, ReviewStatus.CHANGED]
+    for item in ReviewItem.objects.filter(decision_id__in=ids, status__in=waiting):
+        item.status = ReviewStatus.EXPIRED
+        item.save(update_fields=["status", "updated_at"])  # through save(): the change is in its history
     logger.info("expired %s open dunning decisions of %s: %s", expired, case.booking_code, why)
     return expired
 

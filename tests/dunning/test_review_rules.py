@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -65,3 +66,42 @@ def test_a_moved_retry_stays_before_the_hold_ends_and_the_activity_starts() -> N
     retry_fits_the_case(item, {"retry_at": (now + timedelta(hours=9)).isoformat()})
     with pytest.raises(ValueError, match="before the booking's hold ends"):
         retry_fits_the_case(item, {"retry_at": (now + timedelta(hours=11)).isoformat()})
+
+
+@pytest.mark.django_db
+def test_an_approved_retry_still_waiting_expires_with_its_item_when_the_case_ends(approver: Any) -> None:
+    from audit.models import Decision, Mode, Outcome
+    from dunning import actions
+    from dunning.models import RecoveryCase
+    from dunning.recovery import expire_open_decisions
+    from payops.models import ReviewItem, ReviewStatus, WorkflowPolicy
+
+    WorkflowPolicy.objects.update_or_create(workflow="dunning", defaults={"mode": Mode.SUGGEST})
+    now = timezone.now()
+    case = RecoveryCase.objects.create(
+        payment_intent_id="pi_w",
+        booking_code="W",
+        amount_minor=100,
+        currency="cad",
+        first_failed_at=now,
+        last_failed_at=now,
+    )
+    later = now + timedelta(hours=6)
+    proposal = actions.propose_retry(
+        case,
+        plan_params={},
+        attempt=1,
+        retry_at=later,
+        score=50,
+        confidence=0.5,
+        model_version="m",
+        reason="r",
+        reasons=[],
+    )
+    item = ReviewItem.objects.get(decision=proposal)
+    child = review.approve(item.pk, approver)
+    assert child is not None and child.next_attempt_at == later and child.outcome == Outcome.PENDING
+    expire_open_decisions(case, why="the customer paid")
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.EXPIRED
+    assert Decision.objects.get(pk=child.pk).outcome == Outcome.EXPIRED
