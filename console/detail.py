@@ -126,7 +126,8 @@ def customer_history(email: str, *, exclude_code: str = "") -> CustomerHistory |
         ok=Count("pk", filter=Q(stripe_data__status="succeeded")),
         failed=Count("pk", filter=Q(stripe_data__status="failed")),
     )
-    charge_ids = charges.values("id")
+    # A list, not a subquery: PostgreSQL will not compare the JSON charge id with a column of text.
+    charge_ids = list(charges.values_list("id", flat=True))
     return CustomerHistory(
         email=email,
         bookings=list(theirs.exclude(code=exclude_code).order_by("-booked_at", "-pk")[:HISTORY_LIMIT]),
