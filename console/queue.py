@@ -204,7 +204,8 @@ def _page_rows(items: QuerySet[ReviewItem], sort: str, cursor: Cursor | None, si
     tail = items.filter(**{f"{column}__isnull": True})
     if cursor is not None and cursor.value is None:
         tail = tail.filter(pk__gt=cursor.pk)
-    tail_rows = list(tail.order_by("pk")[: max(size + 1 - len(rows), 1)])
+    # Ordered by the (null) column too, so PostgreSQL walks the sort's own index, not the whole primary key.
+    tail_rows = list(tail.order_by(column, "pk")[: max(size + 1 - len(rows), 1)])
     return (rows + tail_rows)[: size + 1]
 
 
