@@ -28,7 +28,7 @@ CaptureQueriesContext for the query count and the slowest statement. A
 scenario whose p95 misses the 150 ms target gets EXPLAIN (ANALYZE, BUFFERS)
 of its slowest statement in the report.
 
-    .venv/bin/python bench/console_queue.py                      # 1,000,000 items (about 10 min to fill once)
+    .venv/bin/python bench/console_queue.py                      # 1,000,000 items (migrated and filled once: ~4 min)
     .venv/bin/python bench/console_queue.py --n 100000 --runs 50  # smaller, quicker
     .venv/bin/python bench/console_queue.py --scenarios executed,any --with-index \\
         "CREATE INDEX bench_status_kind ON payops_reviewitem (status, kind)"   # try an index, dropped after
