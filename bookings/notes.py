@@ -7,8 +7,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.checkfront_client import CheckfrontClient
+from bookings.checkfront_client import CheckfrontClient, CheckfrontError, CheckfrontUnavailable
 from bookings.models import BookingNote
+from payops.executors import ExecutionError
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +43,17 @@ def _already_in_checkfront(client: CheckfrontClient, code: str, note: BookingNot
 def _mark_written(note: BookingNote) -> None:
     with transaction.atomic():
         BookingNote.objects.filter(pk=note.pk).update(written_at=timezone.now())
+
+
+def note_for_decision(*, booking_code: str, key: str, body: str, after: str = "") -> bool:
+    """write_note_once for an executor: Checkfront down is worth a retry, a refusal is not.
+
+    `after` says what the decision already did (a refund), so a failed note does not hide it.
+    """
+    done = f"{after}; " if after else ""
+    try:
+        return write_note_once(client=CheckfrontClient(), booking_code=booking_code, key=key, body=body)
+    except CheckfrontUnavailable as exc:
+        raise ExecutionError(f"{done}the note waits for Checkfront: {exc}", retryable=True) from exc
+    except CheckfrontError as exc:
+        raise ExecutionError(f"{done}Checkfront refused the note: {exc}") from exc

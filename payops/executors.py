@@ -104,19 +104,24 @@ def _finish(decision: Decision, outcome: str, detail: dict[str, Any]) -> str | N
             return None
         # A note about an item (a comment, an answer's note) settles nothing.
         if decision.action != NOTE:
-            _settle_review_item(decision, outcome)
-        if decision.parent_id and decision.action != NOTE:
-            # An approved proposal waits, queued, for its approval to run; now it has the result.
-            waiting = Decision.objects.filter(pk=decision.parent_id, outcome=Outcome.QUEUED)
-            answered = waiting.values_list("outcome_detail", flat=True).first() or {}
-            waiting.update(
-                outcome=outcome,
-                outcome_at=timezone.now(),
-                outcome_detail={**answered, "carried_out_by": str(decision.pk)},
-            )
+            _settle(decision, outcome)
     log = logger.info if outcome == Outcome.EXECUTED else logger.error
     log("decision %s %s: %s", decision.pk, outcome, detail, extra={"decision_id": str(decision.pk)})
     return outcome
+
+
+def _settle(decision: Decision, outcome: str) -> None:
+    """Its review item follows the result, and an approved proposal takes its approval's outcome."""
+    _settle_review_item(decision, outcome)
+    if decision.parent_id:
+        # An approved proposal waits, queued, for its approval to run; now it has the result.
+        waiting = Decision.objects.filter(pk=decision.parent_id, outcome=Outcome.QUEUED)
+        answered = waiting.values_list("outcome_detail", flat=True).first() or {}
+        waiting.update(
+            outcome=outcome,
+            outcome_at=timezone.now(),
+            outcome_detail={**answered, "carried_out_by": str(decision.pk)},
+        )
 
 
 def _settle_review_item(decision: Decision, outcome: str) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.models import Decision, Mode, Outcome, Route
 from payops.dispatch import queue_decision_execution
 from payops.models import ApproverRole, ReviewItem, ReviewKind, WorkflowPolicy
-from payops.requeue import max_countdown_seconds
+from payops.requeue import countdown_until
 from payops.trace import current_trace_id, new_trace_id
 
 logger = logging.getLogger(__name__)
@@ -189,9 +189,7 @@ def submit_proposal(proposal: Proposal) -> Decision:
     policy = policy_for(proposal.workflow)
     route, route_reason = route_for(policy, proposal)
     now = timezone.now()
-    wait = max(0.0, (proposal.not_before - now).total_seconds()) if proposal.not_before else 0.0
-    # Longer waits than the broker may hold a message are left to the sweep.
-    countdown = min(wait, max_countdown_seconds())
+    countdown = countdown_until(proposal.not_before, now=now)
     # The Decision, its ReviewItem and the queued execution commit together:
     # there is never a queued item without its audit row, or the reverse.
     with transaction.atomic():

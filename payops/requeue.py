@@ -20,6 +20,12 @@ def max_countdown_seconds() -> float:
     return float(settings.QUEUE_MAX_COUNTDOWN_SECONDS)
 
 
+def countdown_until(at: datetime | None, *, now: datetime) -> float:
+    """Seconds a message waits for `at` (0 when due); a longer wait than the broker may hold is left to the sweep."""
+    wait = max(0.0, (at - now).total_seconds()) if at is not None else 0.0
+    return min(wait, max_countdown_seconds())
+
+
 def due_again(*, now: datetime, created_field: str) -> Q:
     """Rows to send again. A row never sent at all is left to its dispatcher until it is stuck too."""
     stuck = now - timedelta(seconds=settings.INBOX_STUCK_AFTER_SECONDS)

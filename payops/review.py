@@ -24,7 +24,7 @@ from audit.models import ActorType, Decision, Mode, Outcome, Route, Workflow
 from payops.dispatch import queue_decision_execution
 from payops.models import ApproverRole, ReviewApproval, ReviewItem, ReviewStatus
 from payops.money import from_minor
-from payops.requeue import max_countdown_seconds
+from payops.requeue import countdown_until
 
 logger = logging.getLogger(__name__)
 
@@ -142,13 +142,11 @@ def _run_time(action: str, params: Mapping[str, Any]) -> datetime | None:
 
 def _queue_time(at: datetime | None) -> datetime:
     now = timezone.now()
-    return now if at is None else min(at, now + timedelta(seconds=max_countdown_seconds()))
+    return now + timedelta(seconds=countdown_until(at, now=now))
 
 
 def _queue(decision: Decision) -> None:
-    # A wait longer than the broker may hold a message is left to the sweep, which sends it when due.
-    wait = (decision.next_attempt_at - timezone.now()).total_seconds() if decision.next_attempt_at else 0
-    queue_decision_execution(decision.pk, countdown=min(max(wait, 0.0), max_countdown_seconds()))
+    queue_decision_execution(decision.pk, countdown=countdown_until(decision.next_attempt_at, now=timezone.now()))
 
 
 def current_params(item: ReviewItem) -> dict[str, Any]:

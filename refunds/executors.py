@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.models import ActorType, Decision
-from bookings.checkfront_client import CheckfrontClient, CheckfrontError, CheckfrontUnavailable
-from bookings.notes import write_note_once
+from bookings.notes import note_for_decision
 from payops.executors import ExecutionError, executes
 from payops.money import from_minor
 from payops.stripe_errors import StripeGatewayError
@@ -72,14 +71,9 @@ def _note(decision: Decision, what: str, refund_id: str) -> None:
     # An approval's own reason is "approved": the note gives the proposal's why, and who approved it.
     why = decision.parent.reason if decision.parent is not None else decision.reason
     by = f", approved by {decision.actor.get_username()}" if decision.actor else ""
-    try:
-        write_note_once(
-            client=CheckfrontClient(),
-            booking_code=decision.booking_id,
-            key=operation_key(decision.idempotency_key, "refund_note"),
-            body=f"{what}: {why}{by}",
-        )
-    except CheckfrontUnavailable as exc:
-        raise ExecutionError(f"refunded {refund_id}; the note waits for Checkfront: {exc}", retryable=True) from exc
-    except CheckfrontError as exc:
-        raise ExecutionError(f"refunded {refund_id}; Checkfront refused the note: {exc}") from exc
+    note_for_decision(
+        booking_code=decision.booking_id,
+        key=operation_key(decision.idempotency_key, "refund_note"),
+        body=f"{what}: {why}{by}",
+        after=f"refunded {refund_id}",
+    )
