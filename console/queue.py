@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from console.kinds import BadInput
@@ -34,6 +35,9 @@ AGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "3d": timedelta(da
 SORTS = {"due": ("due_by", False), "risk": ("risk_score", True), "amount": ("amount_minor", True)}
 SORT_LABELS = {"due": "due by (soonest first)", "risk": "risk (highest first)", "amount": "amount (largest first)"}
 MAX_SEARCH = 255
+# Tabs count up to this many and then say "1,000+": an exact count costs the size of the history shown
+# (520,000 executed items: 57-112 ms), a capped one reads at most this many index entries per kind.
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -74,20 +78,25 @@ class Tab:
     label: str
     count: int
     query: str  # the page's filters with this tab's kind
+    more: bool = False  # there are more than count ("1,000+")
 
 
 @dataclass(frozen=True)
 class QueuePage:
     filters: Filters
     items: list[ReviewItem]
-    counts: dict[str, int]
+    counts: dict[str, int]  # per kind, at most COUNT_CAP + 1
     next_cursor: str
-    total: int
 
     @property
     def tabs(self) -> list[Tab]:
-        every = Tab("", "All", self.total, self.filters.query(kind=""))
-        return [every, *(Tab(k, label, self.counts[k], self.filters.query(kind=k)) for k, label in ReviewKind.choices)]
+        shown = {k: min(n, COUNT_CAP) for k, n in self.counts.items()}
+        capped = {k for k, n in self.counts.items() if n > COUNT_CAP}
+        every = Tab("", "All", sum(shown.values()), self.filters.query(kind=""), more=bool(capped))
+        return [
+            every,
+            *(Tab(k, label, shown[k], self.filters.query(kind=k), more=k in capped) for k, label in ReviewKind.choices),
+        ]
 
 
 def _one_of(value: str, allowed: Mapping[str, Any] | list[str], what: str) -> str:
@@ -189,7 +198,25 @@ def _after(items: QuerySet[ReviewItem], column: str, descending: bool, cursor: C
     return items.filter(**{f"{column}__gte": v}).filter(Q(**{f"{column}__gt": v}) | Q(pk__gt=pk))
 
 
-def _page_rows(items: QuerySet[ReviewItem], sort: str, cursor: Cursor | None, size: int) -> list[ReviewItem]:
+def _first(items: QuerySet[ReviewItem], order: list[str], limit: int, every_status: bool) -> list[ReviewItem]:
+    """The first rows of items in this order.
+
+    Every index of the queue starts with the status, so with every status
+    shown no index holds the rows in sort order and the database would sort
+    them all (1.5 s over 1,000,000 items). Instead each status's first rows
+    are read along its own index and merged: one small range per status.
+    SQLite cannot limit the parts of a UNION; its queues are small.
+    """
+    if not (every_status and connection.features.supports_slicing_ordering_in_compound):
+        return list(items.order_by(*order)[:limit])
+    parts = [items.filter(status=status).order_by(*order).values("pk")[:limit] for status in ReviewStatus.values]
+    firsts = parts[0].union(*parts[1:], all=True)
+    return list(items.filter(pk__in=firsts).order_by(*order)[:limit])
+
+
+def _page_rows(
+    items: QuerySet[ReviewItem], sort: str, cursor: Cursor | None, size: int, every_status: bool
+) -> list[ReviewItem]:
     """Up to size + 1 rows (one more than shown: it says whether a next page exists)."""
     column, descending = SORTS[sort]
     items = items.select_related("decision", "assignee")
@@ -199,37 +226,44 @@ def _page_rows(items: QuerySet[ReviewItem], sort: str, cursor: Cursor | None, si
         if cursor is not None:
             with_value = _after(with_value, column, descending, cursor)
         order = [f"-{column}", "-pk"] if descending else [column, "pk"]
-        rows = list(with_value.order_by(*order)[: size + 1])
+        rows = _first(with_value, order, size + 1, every_status)
     # The tail is always asked for (a row at least), so a page costs the same queries whatever it holds.
     tail = items.filter(**{f"{column}__isnull": True})
     if cursor is not None and cursor.value is None:
         tail = tail.filter(pk__gt=cursor.pk)
     # Ordered by the (null) column too, so PostgreSQL walks the sort's own index, not the whole primary key.
-    tail_rows = list(tail.order_by(column, "pk")[: max(size + 1 - len(rows), 1)])
+    tail_rows = _first(tail, [column, "pk"], max(size + 1 - len(rows), 1), every_status)
     return (rows + tail_rows)[: size + 1]
+
+
+def _capped_counts(items: QuerySet[ReviewItem]) -> dict[str, int]:
+    """How many items of each kind, counting no further than COUNT_CAP + 1, in one statement."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for kind in ReviewKind.values:
+        one_kind = items.filter(kind=kind).order_by().values("pk")[: COUNT_CAP + 1]
+        sql, kind_params = one_kind.query.sql_with_params()
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS k)")  # noqa: S608 - Django-compiled, values as params
+        params.extend(kind_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        row = cursor.fetchone()
+    return dict(zip(ReviewKind.values, row, strict=True))
 
 
 def queue_page(filters: Filters, user: Any, *, cursor: Cursor | None = None, size: int = PAGE_SIZE) -> QueuePage:
     """One page of the queue and the count on each tab, in a fixed number of queries whatever the queue's size."""
-    rows = _page_rows(filtered(filters, user), filters.sort, cursor, size)
+    rows = _page_rows(filtered(filters, user), filters.sort, cursor, size, every_status=filters.status == "any")
     next_cursor = ""
     if len(rows) > size:
         last = rows[size - 1]
         column, _ = SORTS[filters.sort]
         next_cursor = Cursor(value=getattr(last, column), pk=last.pk).encode()
-    counts = dict(
-        filtered(filters, user, with_kind=False)
-        .order_by()
-        .values_list("kind")
-        .annotate(n=Count("pk"))
-        .values_list("kind", "n")
-    )
     return QueuePage(
         filters=filters,
         items=rows[:size],
-        counts={kind: counts.get(kind, 0) for kind in ReviewKind.values},
+        counts=_capped_counts(filtered(filters, user, with_kind=False)),
         next_cursor=next_cursor,
-        total=sum(counts.values()),
     )
 
 

@@ -106,9 +106,10 @@ def test_each_sort_puts_rows_without_a_value_last(sort: str, expected: list[str]
     assert order == [made[name].pk for name in expected]
 
 
+@pytest.mark.parametrize("status", ["open", "any"])
 @pytest.mark.parametrize("sort", ["due", "risk", "amount"])
 def test_keyset_pages_show_every_item_once_even_when_items_arrive_meanwhile(
-    sort: str, client: Client, viewer: User
+    sort: str, status: str, client: Client, viewer: User
 ) -> None:
     now = timezone.now()
     made = [
@@ -120,12 +121,23 @@ def test_keyset_pages_show_every_item_once_even_when_items_arrive_meanwhile(
         ).pk
         for n in range(60)
     ]
+    if status == "any":  # every status mixed through the order (on PostgreSQL each status is read apart and merged)
+        closed = [ReviewStatus.EXECUTED, ReviewStatus.REJECTED, ReviewStatus.EXPIRED, ReviewStatus.FAILED]
+        for n, pk in enumerate(made):
+            if n % 3:
+                ReviewItem.objects.filter(pk=pk).update(status=closed[n % len(closed)])
     client = logged_in(client, viewer)
     seen: list[int] = []
     cursor = ""
     for page_number in range(10):
-        response = client.get("/queue/", {"sort": sort, **({"cursor": cursor} if cursor else {})})
+        response = client.get("/queue/", {"sort": sort, "status": status, **({"cursor": cursor} if cursor else {})})
         seen += ids_on(response)
+        if page_number == 0 and status == "any":
+            shown = ReviewItem.objects.in_bulk(seen)
+            column = {"due": "due_by", "risk": "risk_score", "amount": "amount_minor"}[sort]
+            values = [getattr(shown[pk], column) for pk in seen]
+            with_value = [v for v in values if v is not None]
+            assert with_value == sorted(with_value, reverse=sort != "due"), "one order across the statuses"
         if page_number == 0:
             queue_item("LATE", due_by=now, score=99, amount_minor=99_999)  # lands before the reader's place
         found = re.search(r'cursor=([^"&]+)" rel="next"', response.content.decode())
@@ -174,6 +186,36 @@ def test_the_page_costs_the_same_queries_for_3_items_as_for_60(client: Client, r
         queue_item(f"Q{n}", kind=ReviewKind.values[n % len(ReviewKind.values)], due_by=soon if n % 2 else None)
     with CaptureQueriesContext(connection) as many:
         assert client.get("/queue/").status_code == 200
+    assert len(many) == len(few)
+
+
+def test_tabs_count_no_further_than_the_cap(client: Client, viewer: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("console.queue.COUNT_CAP", 2)
+    for n in range(3):
+        queue_item(f"C{n}", kind=ReviewKind.RETRY)
+    queue_item("C3", kind=ReviewKind.FRAUD_HOLD)
+    body = logged_in(client, viewer).get("/queue/").content.decode()
+    assert re.search(r'id="count-retry" title="at least 2: tabs count no further">2\+<', body)
+    assert re.search(r'id="count-fraud_hold">1<', body)
+    assert re.search(r'id="count-all" title="at least 3[^"]*">3\+<', body), "the whole queue is at least the sum"
+    assert len(ids_on(client.get("/queue/", {"kind": "retry"}))) == 3, "the cap is on the count, not the list"
+
+
+@pytest.mark.parametrize("status", ["open", "any"])
+def test_the_page_costs_the_same_queries_whatever_the_statuses_hold(
+    status: str, client: Client, reviewer: User
+) -> None:
+    client = logged_in(client, reviewer)
+    queue_item("S0")
+    client.get("/queue/", {"status": status})
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/queue/", {"status": status}).status_code == 200
+    for n in range(1, 40):
+        item = queue_item(f"S{n}", due_by=timezone.now() + timedelta(hours=n) if n % 2 else None)
+        if n % 3 == 0:
+            ReviewItem.objects.filter(pk=item.pk).update(status=ReviewStatus.EXECUTED)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/queue/", {"status": status}).status_code == 200
     assert len(many) == len(few)
 
 
