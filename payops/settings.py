@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "dunning",
     "payments",
     "refunds",
+    "disputes",
     "console",
 ]
 
