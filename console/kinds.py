@@ -16,6 +16,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone
 
+from disputes import actions as disputes
+from disputes.evidence import EVIDENCE_FIELDS
 from dunning import actions as dunning
 from fraud import workflow as fraud
 from payops.models import ReviewItem
@@ -34,7 +36,8 @@ class ChangeInput:
 
     param: str
     label: str
-    input_type: str  # "money" (major units in the item's currency) or "datetime" (display time zone)
+    # "money" (major units in the item's currency), "datetime" (display time zone) or "text" (several lines)
+    input_type: str
     help: str = ""
     unless: str = ""  # not offered when the item's params have this set (a capture amount once captured)
 
@@ -83,13 +86,25 @@ def input_value(item: ReviewItem, change: ChangeInput) -> str:
     if change.input_type == "datetime" and isinstance(value, str) and value:
         parsed = datetime.fromisoformat(value)
         return timezone.localtime(parsed).strftime("%Y-%m-%dT%H:%M")
+    if change.input_type == "text":
+        return value if isinstance(value, str) else ""
     return ""
+
+
+def _lines(text: str) -> str:
+    """A textarea's value as stored: browsers send CRLF line ends."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def changes_from_form(item: ReviewItem, form: Mapping[str, str]) -> dict[str, object]:
     """What the reviewer changed, in the params' own units; unchanged inputs are left out."""
     changes: dict[str, object] = {}
     for change in inputs(item):
+        if change.input_type == "text":
+            # Emptied is a change (the reviewer removed the text); absent from the form is not.
+            if change.param in form and _lines(form[change.param]) != _lines(input_value(item, change)):
+                changes[change.param] = _lines(form[change.param])
+            continue
         raw = (form.get(change.param) or "").strip()
         if not raw or raw == input_value(item, change):
             continue
@@ -186,5 +201,20 @@ present(
         "and notes it on the booking.",
         reject_does="Nothing is refunded; the payment stays as it is.",
         inputs=(ChangeInput("amount_minor", "Refund amount", "money", "refund less than proposed"),),
+    ),
+)
+
+present(
+    disputes.SUBMIT,
+    Presentation(
+        approve_label="Submit evidence",
+        approve_does="Sends the evidence below to Stripe before its deadline (final: Stripe takes one submission) "
+        "and notes it on the booking.",
+        reject_does="Nothing is sent: the dispute is lost when Stripe's deadline passes (accept it in Stripe to "
+        "close it sooner).",
+        inputs=tuple(
+            ChangeInput(name, label, "text", f"Stripe's {name} field; empty leaves it out")
+            for name, label in EVIDENCE_FIELDS.items()
+        ),
     ),
 )

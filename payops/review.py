@@ -37,6 +37,8 @@ _CHANGEABLE: dict[str, Mapping[str, Callable[[Any], Any]]] = {}
 _CHECKS: dict[str, Callable[[ReviewItem, Mapping[str, Any]], None]] = {}
 # action → the param holding the time an approval runs at (a retry planned for later).
 _RUNS_AT: dict[str, str] = {}
+# action → a check of any approval against the item as it stands (dispute evidence past Stripe's deadline).
+_APPROVAL_CHECKS: dict[str, Callable[[ReviewItem], None]] = {}
 # The note every answer, comment and assignment leaves on the Checkfront
 # booking; its executor is the console's (console/notes.py).
 NOTE = "review.note"
@@ -62,6 +64,11 @@ def changeable(action: str, **fields: Callable[[Any], Any]) -> None:
 def checks_changes(action: str, check: Callable[[ReviewItem, Mapping[str, Any]], None]) -> None:
     """`check(item, changes)` raises ValueError with the reason when these changes do not fit this item."""
     _CHECKS[action] = check
+
+
+def checks_approval(action: str, check: Callable[[ReviewItem], None]) -> None:
+    """`check(item)` raises ValueError with the reason when no approval of this item may run now."""
+    _APPROVAL_CHECKS[action] = check
 
 
 def changeable_fields(action: str) -> Mapping[str, Callable[[Any], Any]]:
@@ -217,6 +224,12 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
     """
     with transaction.atomic():
         item = _locked_open_item(item_id, user)
+        gate = _APPROVAL_CHECKS.get(item.action)
+        if gate is not None:
+            try:
+                gate(item)
+            except ValueError as exc:
+                raise ReviewRefused(str(exc)) from exc
         cleaned = _clean_changes(item, changes or {})
         if item.approvals_required > 1 and item.approvals.exists() and cleaned:
             raise ReviewRefused("the first approver approved it as it stands: approve or reject that", status=400)
@@ -386,6 +399,9 @@ def _changes_text(proposal: Decision, after: Mapping[str, Any]) -> str:
             words.append(f"amount {was} → {from_minor(new, proposal.currency)} {proposal.currency.upper()}")
         elif name.endswith("_at"):
             words.append(f"{name.removesuffix('_at').replace('_', ' ')} time {_when(old)} → {_when(new)}")
+        elif isinstance(new, str) and (len(new) > 60 or len(str(old or "")) > 60 or "\n" in new):
+            # A long text (dispute evidence) would not fit a Checkfront note twice over: say what changed.
+            words.append(f"{name.replace('_', ' ')} edited ({len(str(old or ''))} → {len(new)} characters)")
         else:
             words.append(f"{name} {old} → {new}")
     return ", ".join(words)

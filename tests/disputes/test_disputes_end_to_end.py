@@ -1,0 +1,249 @@
+"""A dispute becomes an evidence package for a person; approved over HTTP, it reaches Stripe before the deadline.
+
+Against both stand-ins: the customer pays a Checkfront booking with a Stripe
+dispute test card, the stand-in disputes the charge and posts
+`charge.dispute.created`, PayOps assembles the package (reading Checkfront's
+notes) and queues it; a reviewer edits and approves it in the console; the
+stand-in decides by Stripe's test-mode evidence rule and posts
+`charge.dispute.closed`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import Decision, Outcome, Route
+from bookings.models import Booking
+from disputes.actions import ASSEMBLE, REVIEW_MARGIN, SUBMIT
+from disputes.evidence import EVIDENCE_FIELDS
+from disputes.models import CaseStatus, DisputeCase
+from fraud.models import FraudLabel, LabelSource
+from payops.executors import ExecutionError, executor_for
+from payops.models import EventStatus, InboundEvent, ReviewItem, ReviewStatus
+from tests.disputes.conftest import CUSTOMER, CUSTOMER_NOTE, IP, case_of, disputed_booking, item_of, stripe_dispute
+from tests.payments.conftest import collection_of, notes_on
+from tests.stand_ins import StandIns
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STAFF_NOTE = "Customer phoned to confirm the pick-up time"
+
+
+def form_of(client: Client, item: ReviewItem) -> dict[str, str]:
+    """The approve form as the panel renders it: every evidence textarea with its current text."""
+    html = client.get(f"/queue/{item.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Submit evidence" in html
+    fields = dict(re.findall(r'<textarea name="([a-z_]+)"[^>]*>(.*?)</textarea>', html, flags=re.S))
+    assert set(fields) == set(EVIDENCE_FIELDS), sorted(fields)
+    import html as html_lib
+
+    return {name: html_lib.unescape(text) for name, text in fields.items()}
+
+
+def approve_over_http(client: Client, item: ReviewItem, **edits: str) -> tuple[int, str]:
+    form = {**form_of(client, item), **edits}
+    response = client.post(f"/queue/{item.pk}/approve/", form, HTTP_HX_REQUEST="true")
+    return response.status_code, response.content.decode()
+
+
+def test_a_dispute_produces_a_package_with_the_bookings_evidence_due_before_the_deadline(
+    disputes_on: StandIns,
+) -> None:
+    code = disputed_booking(disputes_on, staff_note=STAFF_NOTE)
+    case = case_of(code)
+    pi = collection_of(code).payment_intent_id
+    assert (case.status, case.reason, case.payment_intent_id, case.currency) == (
+        CaseStatus.IN_REVIEW,
+        "fraudulent",
+        pi,
+        "cad",
+    )
+    assert case.amount_minor == collection_of(code).amount_minor and case.evidence_due_by is not None
+    item = item_of(code)
+    # Due well before Stripe's deadline, and queued for a person even though the policy automates.
+    assert item.due_by is not None and item.due_by <= case.evidence_due_by - REVIEW_MARGIN
+    assert (item.status, item.action, item.decision.route) == (ReviewStatus.OPEN, SUBMIT, Route.QUEUE)
+    assert item.decision.route_reason == "this action always needs a person"
+    evidence = item.params
+    assert evidence["customer_name"] == CUSTOMER["name"]
+    assert evidence["customer_email_address"] == CUSTOMER["email"]
+    assert evidence["customer_purchase_ip"] == IP
+    assert "12 Wharf St" in evidence["billing_address"]
+    booking = Booking.objects.get(code=code)
+    assert booking.start_at is not None and booking.end_at is not None
+    assert evidence["service_date"].startswith(timezone.localtime(booking.start_at).date().isoformat())
+    assert evidence["service_date"].endswith(timezone.localtime(booking.end_at).date().isoformat())
+    assert code in evidence["product_description"] and "Harbour Kayak Tour" in evidence["product_description"]
+    text = evidence["uncategorized_text"]
+    # The rebuttal for a fraud dispute first, then the payment history, receipts and the booking's notes.
+    assert text.startswith(f"The disputed payment of CAD {collection_of(code).amount_minor / 100:.2f}")
+    assert "We believe the cardholder authorised this payment" in text and f"IP address {IP}" in text
+    assert case.charge_id in text and "this is the disputed charge" in text and "Receipts:" in text
+    assert f"staff: {STAFF_NOTE}" in text  # read from Checkfront itself
+    assert "PayOps: Pay CAD" in text  # the pay link PayOps noted on the booking
+    assert CUSTOMER_NOTE in evidence["access_activity_log"]
+    # The rules' output: a score, a confidence, a version and reasons, on the Decision and the case.
+    proposal = item.decision
+    assert proposal.score == case.loss_risk and 0 <= proposal.score <= 100
+    assert proposal.confidence is not None and 0 < proposal.confidence <= 0.6
+    assert proposal.model_version == "dispute-rules-1" and proposal.reasons
+    assert any("IP address" in r for r in proposal.reasons)
+    [assembly] = Decision.objects.filter(action=ASSEMBLE, booking_id=code)
+    assert assembly.outcome == Outcome.EXECUTED and assembly.outcome_detail["proposal"] == str(proposal.pk)
+    assert {case.dispute_id, case.charge_id, pi} <= set(proposal.stripe_ids)
+
+
+def test_a_reviewer_edits_the_evidence_and_approves_over_http_and_stripe_has_it_before_the_deadline(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    client.force_login(reviewer)
+    rebuttal = "winning_evidence"  # Stripe's test-mode text: the bank decides for the merchant at once
+    status, html = approve_over_http(client, item, uncategorized_text=rebuttal, customer_name="Dana J. Fox")
+    assert status == 200 and "approved with changes" in html, html[:2000]
+    disputes_on.settle()
+
+    at_stripe = stripe_dispute(disputes_on, case.dispute_id)
+    assert at_stripe["status"] == "won"
+    assert at_stripe["evidence"]["uncategorized_text"] == rebuttal
+    assert at_stripe["evidence"]["customer_name"] == "Dana J. Fox"
+    assert at_stripe["evidence"]["customer_purchase_ip"] == IP
+    assert at_stripe["evidence"]["shipping_carrier"] is None  # an empty field is left out
+    assert at_stripe["evidence_details"]["submission_count"] == 1
+    assert at_stripe["metadata"]["payops_decision_id"] == str(item.decision_id)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.WON and case.closed_at is not None
+    assert case.submitted_at is not None and case.submitted_at < case.evidence_due_by
+    assert case.submitted_evidence["uncategorized_text"] == rebuttal
+    assert case.package["uncategorized_text"] != rebuttal  # the draft stays as drafted
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.EXECUTED
+    notes = notes_on(code)
+    assert any("approved with changes (customer_name Dana Fox → Dana J. Fox" in n for n in notes), notes
+    assert any("uncategorized text edited" in n for n in notes)
+    assert any(n.startswith("Evidence for the fraudulent dispute") and "approved by rita" in n for n in notes)
+    # Won: the cardholder's fraud claim failed, so the booking is labelled legitimate.
+    label = FraudLabel.objects.get(source=LabelSource.DISPUTE, source_id=case.dispute_id)
+    assert label.is_fraud is False
+
+    # A worker that died after Stripe answered runs again: nothing is sent twice.
+    child = Decision.objects.get(parent=item.decision, action=SUBMIT)
+    executor = executor_for(SUBMIT)
+    assert executor is not None
+    assert executor(child)["status"] == "won"
+    assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 1
+
+
+def test_a_lost_fraud_dispute_becomes_a_fraud_label(disputes_on: StandIns, client: Client, reviewer: User) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    client.force_login(reviewer)
+    status, _ = approve_over_http(client, item, uncategorized_text="losing_evidence")
+    assert status == 200
+    disputes_on.settle()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.LOST
+    label = FraudLabel.objects.get(source=LabelSource.DISPUTE, source_id=case.dispute_id)
+    assert (label.is_fraud, label.booking_code, label.payment_intent_id) == (True, code, case.payment_intent_id)
+
+
+def test_replayed_dispute_events_create_nothing_twice(disputes_on: StandIns, client: Client, reviewer: User) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    client.force_login(reviewer)
+    assert approve_over_http(client, item, uncategorized_text="losing_evidence")[0] == 200
+    disputes_on.settle()
+    events = InboundEvent.objects.filter(event_type__startswith="charge.dispute.", status=EventStatus.PROCESSED)
+    assert {"charge.dispute.created", "charge.dispute.closed"} <= set(events.values_list("event_type", flat=True))
+    for event in events:
+        assert disputes_on.stripe.resend_event(event.event_id)  # Stripe delivers it again: a duplicate
+    from django.core.management import call_command
+
+    call_command("replay_events", "--source", "stripe", "--type", "charge.dispute.*", "--status", "processed", "--sync")
+    disputes_on.settle()
+    assert DisputeCase.objects.filter(dispute_id=case.dispute_id).count() == 1
+    assert Decision.objects.filter(action=ASSEMBLE, booking_id=code).count() == 1
+    assert Decision.objects.filter(action=SUBMIT, booking_id=code, parent=None).count() == 1
+    assert ReviewItem.objects.filter(booking_id=code, action=SUBMIT).count() == 1
+    assert FraudLabel.objects.filter(source_id=case.dispute_id).count() == 1
+    case.refresh_from_db()
+    assert case.status == CaseStatus.LOST
+    assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 1
+
+
+def test_an_approval_after_stripes_deadline_is_refused_with_the_reason(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    # Time has run out (the case holds Stripe's deadline as the dispute gave it).
+    DisputeCase.objects.filter(pk=case.pk).update(evidence_due_by=timezone.now() - timedelta(minutes=1))
+    client.force_login(reviewer)
+    status, html = approve_over_http(client, item)
+    assert status == 409
+    assert "Stripe&#x27;s evidence deadline passed at" in html and "it no longer takes evidence" in html
+    disputes_on.settle()
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.OPEN
+    assert not Decision.objects.filter(parent=item.decision, action=SUBMIT).exists()
+    at_stripe = stripe_dispute(disputes_on, case.dispute_id)
+    assert (at_stripe["status"], at_stripe["evidence_details"]["submission_count"]) == ("needs_response", 0)
+
+
+def test_a_dispute_left_unanswered_closes_lost_its_review_expires_and_nothing_is_sent_after(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    disputes_on.stripe.advance_clock(8 * 86_400)  # past Stripe's deadline: the bank decides for the cardholder
+    disputes_on.settle()
+    case.refresh_from_db()
+    item.refresh_from_db()
+    assert (case.status, case.stripe_status, case.submitted_at) == (CaseStatus.LOST, "lost", None)
+    assert item.status == ReviewStatus.EXPIRED
+    item.decision.refresh_from_db()
+    assert item.decision.outcome == Outcome.EXPIRED
+    assert "closed (lost) before evidence was submitted" in item.decision.outcome_detail["expired"]
+    client.force_login(reviewer)
+    response = client.post(f"/queue/{item.pk}/approve/", {}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409 and "already expired" in response.content.decode()
+    # An approval that was already running when the dispute closed is refused by the executor, with the reason.
+    late = Decision.objects.create(
+        trace_id="t",
+        workflow="disputes",
+        booking_id=code,
+        action=SUBMIT,
+        params=item.params,
+        amount_minor=case.amount_minor,
+        currency=case.currency,
+        reason="approved",
+        mode="manual",
+        route=Route.EXECUTE,
+        outcome=Outcome.EXECUTING,
+        actor_type="user",
+        actor=reviewer,
+        parent=item.decision,
+    )
+    executor = executor_for(SUBMIT)
+    assert executor is not None
+    with pytest.raises(ExecutionError, match="Stripe shows the dispute lost: evidence can no longer be submitted"):
+        executor(late)
+    assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 0
+
+
+def test_a_viewer_may_read_the_package_but_not_submit_it(disputes_on: StandIns, client: Client, viewer: User) -> None:
+    code = disputed_booking(disputes_on)
+    item = item_of(code)
+    client.force_login(viewer)
+    panel = client.get(f"/queue/{item.pk}/", HTTP_HX_REQUEST="true")
+    assert panel.status_code == 200 and case_of(code).dispute_id in panel.content.decode()
+    response = client.post(f"/queue/{item.pk}/approve/", {"uncategorized_text": "x"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 403
+    assert stripe_dispute(disputes_on, case_of(code).dispute_id)["evidence_details"]["submission_count"] == 0
