@@ -352,11 +352,11 @@ def _paid_before_cancel(
 
 def _propose_refund(collection: PaymentCollection, amount: int, currency: str, *, why: str, duplicate: bool) -> None:
     """A payment we should not keep: propose giving it back, once; the "refunds" policy says who decides."""
-    if refunds.proposed_for(collection.payment_intent_id):
+    if refunds.proposed_for(collection.payment_intent_id, collection.booking_code):
         return
     refunds.propose_refund(
         booking_code=collection.booking_code,
-        payment_intent_id=collection.payment_intent_id,
+        payment_intent_ids=[collection.payment_intent_id],
         amount_minor=amount,
         currency=currency,
         reason=f"Paid {money(amount, currency)} (Stripe {collection.payment_intent_id}), but {why}",

@@ -171,10 +171,22 @@ def retire_made_up_proposals() -> int:
     return expired
 
 
+def demo_cancellation_policy() -> None:
+    """A cancellation policy the demo's cancellations are refunded by, unless the account has its own."""
+    from refunds.models import CancellationPolicy, PolicyTier
+
+    if CancellationPolicy.objects.exists():
+        return
+    standard = CancellationPolicy.objects.create(name="Standard (demo)", currency="cad", fee_minor=500)
+    for days, percent in ((30, 100), (7, 50), (2, 25)):
+        PolicyTier.objects.create(policy=standard, min_days_before=days, refund_percent=percent)
+
+
 def seed_demo(*, password: str, events: int, seed: int, progress: Callable[[int], None]) -> SeedSummary:
     with transaction.atomic():
         users = seed_users(password)
         demo_policies()
+        demo_cancellation_policy()
     retired = retire_made_up_proposals()
     stored = seed_day(rng=random.Random(seed), now=timezone.now(), events=events, progress=progress)
     return SeedSummary(users=users, events=stored, retired=retired)

@@ -1,4 +1,4 @@
-"""Refunds: proposing a refund of a payment, and carrying it out once through the gateway."""
+"""Refunds: cancellation policies, the refund a cancelled booking is owed, and carrying refunds out once."""
 
 from django.apps import AppConfig
 
@@ -9,7 +9,8 @@ class RefundsConfig(AppConfig):
 
     def ready(self) -> None:
         from payops import review
-        from refunds import actions, executors  # noqa: F401 - registers the refund executor
+        from refunds import actions, executors, receivers  # noqa: F401 - registers the refund executor
 
+        receivers.connect()
         # A reviewer may refund less than proposed (never more: payops.review bounds it by the proposal).
         review.changeable(actions.REFUND, amount_minor=int)

@@ -1,4 +1,10 @@
-"""The refund, carried out once: never more than is left of the payment, under the decision's key, noted."""
+"""The refund, carried out once: never more than is left of each payment, under the decision's keys, noted, emailed.
+
+A refund from several payments (a deposit and a balance) takes from the
+newest first. Each payment's refund carries the decision's id in its
+metadata, so a run after a crash finds what the first run made instead of
+asking Stripe again with a different amount under the same key.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ from typing import Any
 from audit.models import ActorType, Decision
 from bookings.notes import note_for_decision
 from payops.executors import ExecutionError, executes
-from payops.money import from_minor
 from payops.stripe_errors import StripeGatewayError
 from payops.stripe_gateway import operation_key, stripe_gateway
-from refunds.actions import REFUND
+from refunds import customer_email
+from refunds.actions import REFUND, money
+from refunds.models import CancellationRefund, CancellationRefundStatus
+
+# A refund Stripe could not pay out: it does not count as given back.
+NOT_GIVEN = ("failed", "canceled")
 
 
 def _left_to_refund(payment_intent_id: str) -> tuple[int, str]:
@@ -23,31 +33,50 @@ def _left_to_refund(payment_intent_id: str) -> tuple[int, str]:
     return int(intent.get("amount_received") or 0) - refunded, "succeeded"
 
 
-def _ours(decision: Decision, pi_id: str) -> Any | None:
-    """This decision's refund, if an earlier run made it: the amount left has changed since, so sending
-    the same request again would be refused as a different one under the same key."""
-    for earlier in stripe_gateway().list_refunds(payment_intent_id=pi_id):
-        if dict(earlier.to_dict().get("metadata") or {}).get("payops_decision_id") == str(decision.pk):
-            return earlier
-    return None
+def _ours(decision: Decision, pi_id: str) -> list[Any]:
+    """This decision's refunds of the payment, if an earlier run made them."""
+    return [
+        earlier
+        for earlier in stripe_gateway().list_refunds(payment_intent_id=pi_id)
+        if dict(earlier.to_dict().get("metadata") or {}).get("payops_decision_id") == str(decision.pk)
+    ]
+
+
+def _targets(decision: Decision) -> list[str]:
+    ids = decision.params.get("payment_intent_ids") or [decision.params.get("payment_intent_id")]
+    return [str(pi) for pi in ids if pi]
 
 
 @executes(REFUND)
 def refund(decision: Decision) -> dict[str, Any]:
-    pi_id = str(decision.params.get("payment_intent_id") or "")
+    targets = _targets(decision)
     amount = decision.amount_minor
-    if not pi_id or amount is None or amount <= 0:
+    if not targets or amount is None or amount <= 0:
         raise ExecutionError(f"decision {decision.pk} names no payment or amount to refund")
+    made: list[Any] = []
+    skipped: list[str] = []
     try:
-        done = _ours(decision, pi_id)
-        if done is None:
-            left, status = _left_to_refund(pi_id)
+        earlier = {pi: _ours(decision, pi) for pi in targets}
+        given = sum(int(r.amount) for rs in earlier.values() for r in rs if r.status not in NOT_GIVEN)
+        for pi in targets:
+            if earlier[pi]:
+                made += earlier[pi]
+                continue
+            wanted = amount - given
+            if wanted <= 0:
+                break
+            left, status = _left_to_refund(pi)
             if left <= 0:
-                return {"skipped": f"nothing left to refund on {pi_id} (it is {status})"}
+                skipped.append(f"nothing left to refund on {pi} (it is {status})")
+                continue
+            part = min(wanted, left)
             done = stripe_gateway().create_refund(
-                idempotency_key=operation_key(decision.idempotency_key, "refund"),
-                payment_intent_id=pi_id,
-                amount_minor=min(amount, left),
+                # One key per payment; a one-payment refund keeps the key it always had.
+                idempotency_key=operation_key(
+                    decision.idempotency_key, "refund" if len(targets) == 1 else f"refund:{pi}"
+                ),
+                payment_intent_id=pi,
+                amount_minor=part,
                 reason=str(decision.params.get("stripe_reason") or "requested_by_customer"),
                 metadata={
                     "checkfront_booking_id": decision.booking_id,
@@ -55,25 +84,50 @@ def refund(decision: Decision) -> dict[str, Any]:
                     "payops_decided_by": "person" if decision.actor_type == ActorType.USER else "rules",
                 },
             )
+            made.append(done)
+            given += part
     except StripeGatewayError as exc:
         raise ExecutionError(str(exc), retryable=exc.retryable) from exc
-    refunded = int(done.amount)
-    _note(
-        decision,
-        f"Refunded {from_minor(refunded, decision.currency)} {decision.currency.upper()} to the card "
-        f"(Stripe {done.id}, payment {pi_id})",
-        done.id,
-    )
-    return {"refund": done.id, "amount_minor": refunded, "status": done.status, "payment_intent_id": pi_id}
+    if not made:
+        return {"skipped": "; ".join(skipped) or "nothing to refund"}
+    refunded = sum(int(r.amount) for r in made if r.status not in NOT_GIVEN)
+    ids = [str(r.id) for r in made]
+    _note(decision, refunded, ids)
+    _record(decision, refunded, ids)
+    return {
+        "refund": ids[0],
+        "refunds": ids,
+        "amount_minor": refunded,
+        "status": made[0].status,
+        "payment_intent_id": targets[0],
+        **({"skipped": "; ".join(skipped)} if skipped else {}),
+    }
 
 
-def _note(decision: Decision, what: str, refund_id: str) -> None:
+def _note(decision: Decision, refunded: int, refund_ids: list[str]) -> None:
     # An approval's own reason is "approved": the note gives the proposal's why, and who approved it.
     why = decision.parent.reason if decision.parent is not None else decision.reason
     by = f", approved by {decision.actor.get_username()}" if decision.actor else ""
     note_for_decision(
         booking_code=decision.booking_id,
         key=operation_key(decision.idempotency_key, "refund_note"),
-        body=f"{what}: {why}{by}",
-        after=f"refunded {refund_id}",
+        body=f"Refunded {money(refunded, decision.currency)} to the card (Stripe {', '.join(refund_ids)}, "
+        f"payment {', '.join(_targets(decision))}): {why}{by}",
+        after=f"refunded {', '.join(refund_ids)}",
     )
+
+
+def _record(decision: Decision, refunded: int, refund_ids: list[str]) -> None:
+    """A cancellation's refund: its record says it is done, and the customer is told once."""
+    row_id = decision.params.get("cancellation_refund_id")
+    row = CancellationRefund.objects.filter(pk=row_id).first() if row_id else None
+    if row is None:
+        return
+    CancellationRefund.objects.filter(pk=row.pk).update(
+        status=CancellationRefundStatus.REFUNDED, refunded_minor=refunded, refund_ids=refund_ids, failure=""
+    )
+    row.refresh_from_db()
+    try:
+        customer_email.send_once(row)
+    except OSError as exc:  # the refund stands; only the email is retried
+        raise ExecutionError(f"refunded, but the email to the customer was not sent: {exc}", retryable=True) from exc

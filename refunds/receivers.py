@@ -1,0 +1,36 @@
+"""Signal receivers of the refunds app: thin, no network I/O.
+
+A cancellation starts the task that works out the refund after the
+mirror's transaction commits. A refund Stripe reports failed is recorded
+and proposed again for a person to decide (money that came back to the
+balance is the customer's still).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from bookings import signals as booking_signals
+from bookings.models import Booking
+from payops import stripe_signals
+from refunds import failures
+
+
+def on_booking_cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
+    from refunds.tasks import refund_cancellation
+
+    code = booking.code
+    transaction.on_commit(lambda: refund_cancellation.delay(code))
+
+
+def on_refund_changed(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
+    if stripe_object.get("object") == "refund" and stripe_object.get("status") == "failed":
+        failures.refund_failed(stripe_object)
+
+
+def connect() -> None:
+    uid = "refunds"
+    booking_signals.booking_cancelled.connect(on_booking_cancelled, dispatch_uid=f"{uid}.cancelled")
+    stripe_signals.refund_changed.connect(on_refund_changed, dispatch_uid=f"{uid}.refund_changed")
