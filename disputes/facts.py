@@ -203,8 +203,14 @@ def _our_notes(code: str) -> list[Note]:
 
 def policy_for(booking: Booking | None) -> Policy | None:
     """The cancellation and refund policy in force for the booking (refunds' policies), in words."""
-    # refunds.policies (policy_in_force, CancellationPolicy.in_words) lands with the Refunds half of issue 8.
-    return None
+    if booking is None:
+        return None
+    from refunds.policies import policy_in_force
+
+    policy = policy_in_force(booking)
+    if policy is None:
+        return None
+    return Policy(words=policy.in_words(), version=policy.version())
 
 
 def gather(

@@ -93,8 +93,10 @@ def _credit_not_processed(facts: DisputeFacts) -> str:
     case = facts.case
     if refunded:
         words.append(f"We have refunded {_money(refunded, case.currency)} so far, as our policy provides.")
+    elif facts.policy is not None:
+        words.append("No refund is owed under the cancellation policy in force when the customer booked.")
     else:
-        words.append("No refund is owed under the cancellation policy the customer accepted when booking.")
+        words.append("No refund has been made for this booking.")
     if facts.policy is not None:
         words.append(f"That policy: {facts.policy.words}")
     return " ".join(words)

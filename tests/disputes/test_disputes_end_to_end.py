@@ -26,6 +26,7 @@ from disputes.models import CaseStatus, DisputeCase
 from fraud.models import FraudLabel, LabelSource
 from payops.executors import ExecutionError, executor_for
 from payops.models import EventStatus, InboundEvent, ReviewItem, ReviewStatus
+from refunds.models import CancellationPolicy, PolicyTier
 from tests.disputes.conftest import CUSTOMER, CUSTOMER_NOTE, IP, case_of, disputed_booking, item_of, stripe_dispute
 from tests.payments.conftest import collection_of, notes_on
 from tests.stand_ins import StandIns
@@ -55,6 +56,8 @@ def approve_over_http(client: Client, item: ReviewItem, **edits: str) -> tuple[i
 def test_a_dispute_produces_a_package_with_the_bookings_evidence_due_before_the_deadline(
     disputes_on: StandIns,
 ) -> None:
+    policy = CancellationPolicy.objects.create(name="Standard", currency="cad")
+    PolicyTier.objects.create(policy=policy, min_days_before=7, refund_percent=100)
     code = disputed_booking(disputes_on, staff_note=STAFF_NOTE)
     case = case_of(code)
     pi = collection_of(code).payment_intent_id
@@ -88,12 +91,15 @@ def test_a_dispute_produces_a_package_with_the_bookings_evidence_due_before_the_
     assert f"staff: {STAFF_NOTE}" in text  # read from Checkfront itself
     assert "PayOps: Pay CAD" in text  # the pay link PayOps noted on the booking
     assert CUSTOMER_NOTE in evidence["access_activity_log"]
+    assert evidence["cancellation_policy_disclosure"].endswith(f"({policy.version()}): {policy.in_words()}")
     # The rules' output: a score, a confidence, a version and reasons, on the Decision and the case.
     proposal = item.decision
-    assert proposal.score == case.loss_risk and 0 <= proposal.score <= 100
+    assert proposal.score is not None and proposal.score == case.loss_risk and 0 <= proposal.score <= 100
     assert proposal.confidence is not None and 0 < proposal.confidence <= 0.6
     assert proposal.model_version == "dispute-rules-1" and proposal.reasons
     assert any("IP address" in r for r in proposal.reasons)
+    # A fraud dispute labels the booking as fraud at once (provisionally: the outcome relabels it).
+    assert FraudLabel.objects.get(source=LabelSource.DISPUTE, source_id=case.dispute_id).is_fraud is True
     [assembly] = Decision.objects.filter(action=ASSEMBLE, booking_id=code)
     assert assembly.outcome == Outcome.EXECUTED and assembly.outcome_detail["proposal"] == str(proposal.pk)
     assert {case.dispute_id, case.charge_id, pi} <= set(proposal.stripe_ids)
@@ -120,7 +126,8 @@ def test_a_reviewer_edits_the_evidence_and_approves_over_http_and_stripe_has_it_
     assert at_stripe["metadata"]["payops_decision_id"] == str(item.decision_id)
     case.refresh_from_db()
     assert case.status == CaseStatus.WON and case.closed_at is not None
-    assert case.submitted_at is not None and case.submitted_at < case.evidence_due_by
+    assert case.submitted_at is not None and case.evidence_due_by is not None
+    assert case.submitted_at < case.evidence_due_by
     assert case.submitted_evidence["uncategorized_text"] == rebuttal
     assert case.package["uncategorized_text"] != rebuttal  # the draft stays as drafted
     item.refresh_from_db()
@@ -247,3 +254,28 @@ def test_a_viewer_may_read_the_package_but_not_submit_it(disputes_on: StandIns, 
     response = client.post(f"/queue/{item.pk}/approve/", {"uncategorized_text": "x"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 403
     assert stripe_dispute(disputes_on, case_of(code).dispute_id)["evidence_details"]["submission_count"] == 0
+
+
+def test_an_evidence_text_over_stripes_limit_is_refused_and_nothing_is_sent(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    client.force_login(reviewer)
+    status, html = approve_over_http(client, item, product_description="x" * 20_001)
+    assert status == 400 and "product_description: at most 20,000 characters (this is 20,001)" in html
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.OPEN and item.params == item.decision.params
+    assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 0
+
+
+def test_the_panel_shows_the_dispute_its_deadline_and_what_to_add(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    client.force_login(reviewer)
+    html = client.get(f"/queue/{item.pk}/").content.decode()  # the whole page, as a link opens it
+    assert 'id="dispute-case"' in html and case.dispute_id in html and "<code>fraudulent</code>" in html
+    assert "Stripe&#x27;s deadline" in html and "Loss risk" in html and "dispute-rules-1" in html
+    assert "Submit evidence" in html and html.count("<textarea name=") == len(EVIDENCE_FIELDS)
