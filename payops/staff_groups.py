@@ -35,6 +35,10 @@ VIEWER = [
     ("fraud", "view_fraudmodelversion"),
     ("fraud", "view_fraudpolicy"),
     ("fraud", "view_fraudlistentry"),
+    ("refunds", "view_cancellationpolicy"),
+    ("refunds", "view_policytier"),
+    ("refunds", "view_cancellationrefund"),
+    ("refunds", "view_failedrefund"),
 ]
 REVIEWER = [*VIEWER, ("payops", "change_reviewitem"), ("payops", "act_on_reviewitem")]
 APPROVER = [*REVIEWER, ("payops", "approve_large_reviewitem")]
@@ -46,6 +50,11 @@ ADMIN = [
     ("fraud", "add_fraudlistentry"),
     ("fraud", "change_fraudlistentry"),
     ("fraud", "delete_fraudlistentry"),
+    *[
+        ("refunds", f"{verb}_{model}")
+        for model in ("cancellationpolicy", "policytier")
+        for verb in ("add", "change", "delete")
+    ],
 ]
 GROUPS = {"Viewer": VIEWER, "Reviewer": REVIEWER, "Approver": APPROVER, "Admin": ADMIN}
 
