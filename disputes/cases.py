@@ -108,13 +108,21 @@ def assemble(case_id: int, *, checkfront_notes: list[Note] | None, gaps: list[st
 
 
 def discard_proposal(case: DisputeCase, *, why: str) -> bool:
-    """Expire the case's open proposal and review item (to rebuild the package, or because it is moot)."""
+    """Expire the case's proposal and review item while nobody has answered it (a rebuild, or moot now).
+
+    An approved proposal stays queued until its submission finishes, and the
+    outcome can arrive first (Stripe's test mode decides at once): the
+    person's answer and its result stand then, so it is left alone.
+    """
     if case.proposal_id is None:
+        return False
+    item = ReviewItem.objects.select_for_update().filter(decision_id=case.proposal_id).first()
+    if item is not None and item.status != ReviewStatus.OPEN:
         return False
     expired = Decision.objects.filter(pk=case.proposal_id, outcome=Outcome.QUEUED).update(
         outcome=Outcome.EXPIRED, outcome_detail={"expired": why}, outcome_at=timezone.now()
     )
-    for item in ReviewItem.objects.filter(decision_id=case.proposal_id, status=ReviewStatus.OPEN):
+    if item is not None:
         item.status = ReviewStatus.EXPIRED
         item.save(update_fields=["status", "updated_at"])  # through save(): the change is in its history
     if expired:

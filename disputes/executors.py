@@ -15,6 +15,7 @@ from bookings.models import Booking
 from bookings.notes import note_for_decision
 from disputes import cases
 from disputes.actions import ASSEMBLE, SUBMIT
+from disputes.card_numbers import redact
 from disputes.evidence import EVIDENCE_FIELDS, MAX_TOTAL_CHARS, total_chars
 from disputes.facts import Note
 from disputes.models import STRIPE_OPEN_STATUSES, DisputeCase
@@ -39,7 +40,8 @@ def checkfront_notes(code: str) -> list[Note]:
             continue
         at = parse_datetime(str(row.get("date") or ""))
         author = "customer" if str(row.get("account_id")) == "0" else "staff"
-        notes.append(Note(at.astimezone(UTC) if at else None, author, str(row["body"])))
+        # Staff sometimes type a card number into a note: it must not reach our records or Stripe.
+        notes.append(Note(at.astimezone(UTC) if at else None, author, redact(str(row["body"]))))
     return notes
 
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from djstripe import models as stripe
 
 from bookings.models import Booking, BookingNote, Customer, Transaction
+from disputes.card_numbers import redact
 from disputes.models import DisputeCase
 from payments.models import PaymentCollection
 from payops.stripe_payloads import object_id
@@ -91,7 +92,7 @@ class DisputeFacts:
         raw = self.booking.raw if self.booking else {}
         meta = raw.get("meta") if isinstance(raw, dict) else None
         note = meta.get("note") if isinstance(meta, dict) else ""
-        return str(note).strip() if isinstance(note, str) else ""
+        return redact(note).strip() if isinstance(note, str) else ""
 
     @property
     def disputed_payment(self) -> Payment | None:

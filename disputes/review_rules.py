@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from disputes.card_numbers import contains_card_number
 from disputes.evidence import MAX_FIELD_CHARS
 from disputes.models import CaseStatus, DisputeCase
 from payops.models import ReviewItem
@@ -16,6 +17,8 @@ def evidence_text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{value!r} is not text")
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if contains_card_number(text):
+        raise ValueError("holds what looks like a card number: PayOps never stores or sends one; remove it")
     if len(text) > MAX_FIELD_CHARS:
         raise ValueError(f"at most {MAX_FIELD_CHARS:,} characters (this is {len(text):,})")
     return text

@@ -58,7 +58,7 @@ def test_a_dispute_produces_a_package_with_the_bookings_evidence_due_before_the_
 ) -> None:
     policy = CancellationPolicy.objects.create(name="Standard", currency="cad")
     PolicyTier.objects.create(policy=policy, min_days_before=7, refund_percent=100)
-    code = disputed_booking(disputes_on, staff_note=STAFF_NOTE)
+    code = disputed_booking(disputes_on, staff_note=f"{STAFF_NOTE}; paid the rest with 4242 4242 4242 4242")
     case = case_of(code)
     pi = collection_of(code).payment_intent_id
     assert (case.status, case.reason, case.payment_intent_id, case.currency) == (
@@ -88,7 +88,8 @@ def test_a_dispute_produces_a_package_with_the_bookings_evidence_due_before_the_
     assert text.startswith(f"The disputed payment of CAD {collection_of(code).amount_minor / 100:.2f}")
     assert "We believe the cardholder authorised this payment" in text and f"IP address {IP}" in text
     assert case.charge_id in text and "this is the disputed charge" in text and "Receipts:" in text
-    assert f"staff: {STAFF_NOTE}" in text  # read from Checkfront itself
+    assert f"staff: {STAFF_NOTE}; paid the rest with [card number removed]" in text  # read from Checkfront itself
+    assert "4242 4242" not in str(item.params) and "4242 4242" not in str(case.package)
     assert "PayOps: Pay CAD" in text  # the pay link PayOps noted on the booking
     assert CUSTOMER_NOTE in evidence["access_activity_log"]
     assert evidence["cancellation_policy_disclosure"].endswith(f"({policy.version()}): {policy.in_words()}")
@@ -132,6 +133,9 @@ def test_a_reviewer_edits_the_evidence_and_approves_over_http_and_stripe_has_it_
     assert case.package["uncategorized_text"] != rebuttal  # the draft stays as drafted
     item.refresh_from_db()
     assert item.status == ReviewStatus.EXECUTED
+    # The outcome came while the submission was still finishing: the person's approval keeps its result.
+    item.decision.refresh_from_db()
+    assert item.decision.outcome == Outcome.EXECUTED
     notes = notes_on(code)
     assert any("approved with changes (customer_name Dana Fox → Dana J. Fox" in n for n in notes), notes
     assert any("uncategorized text edited" in n for n in notes)
@@ -264,6 +268,8 @@ def test_an_evidence_text_over_stripes_limit_is_refused_and_nothing_is_sent(
     client.force_login(reviewer)
     status, html = approve_over_http(client, item, product_description="x" * 20_001)
     assert status == 400 and "product_description: at most 20,000 characters (this is 20,001)" in html
+    status, html = approve_over_http(client, item, uncategorized_text="Paid with 4000 0000 0000 0259")
+    assert status == 400 and "uncategorized_text: holds what looks like a card number" in html
     item.refresh_from_db()
     assert item.status == ReviewStatus.OPEN and item.params == item.decision.params
     assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 0
