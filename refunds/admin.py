@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from refunds.models import CancellationPolicy, CancellationRefund, PolicyTier
+from refunds.models import CancellationPolicy, CancellationRefund, FailedRefund, PolicyTier
 
 
 class PolicyTierInline(admin.TabularInline):
@@ -53,3 +53,15 @@ class CancellationRefundAdmin(SimpleHistoryAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # worked out from Stripe and the policy; a person changes the amount in the review queue
+
+
+@admin.register(FailedRefund)
+class FailedRefundAdmin(admin.ModelAdmin):
+    list_display = ["refund_id", "payment_intent_id", "amount_minor", "currency", "failure_reason", "created_at"]
+    search_fields = ["=refund_id", "=payment_intent_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # Stripe's word; the retry is answered in the review queue
