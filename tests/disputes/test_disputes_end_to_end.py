@@ -26,9 +26,10 @@ from disputes.models import CaseStatus, DisputeCase
 from fraud.models import FraudLabel, LabelSource
 from payops.executors import ExecutionError, executor_for
 from payops.models import EventStatus, InboundEvent, ReviewItem, ReviewStatus
+from payops.stripe_gateway import stripe_gateway
 from refunds.models import CancellationPolicy, PolicyTier
 from tests.disputes.conftest import CUSTOMER, CUSTOMER_NOTE, IP, case_of, disputed_booking, item_of, stripe_dispute
-from tests.payments.conftest import collection_of, notes_on
+from tests.payments.conftest import collection_of, new_booking, notes_on
 from tests.stand_ins import StandIns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -285,3 +286,54 @@ def test_the_panel_shows_the_dispute_its_deadline_and_what_to_add(
     assert 'id="dispute-case"' in html and case.dispute_id in html and "<code>fraudulent</code>" in html
     assert "Stripe&#x27;s deadline" in html and "Loss risk" in html and "dispute-rules-1" in html
     assert "Submit evidence" in html and html.count("<textarea name=") == len(EVIDENCE_FIELDS)
+
+
+def paid_in_the_browser(sims: StandIns, code: str, payment_method: str) -> None:
+    """Stripe.js confirms the payment in the customer's browser (cards the stand-in's pay page does not list)."""
+    stripe_gateway().confirm_payment_intent(
+        collection_of(code).payment_intent_id, idempotency_key=f"browser-{code}", payment_method_id=payment_method
+    )
+    sims.settle()
+
+
+def test_a_not_received_claim_gets_its_own_rebuttal_and_is_answered_the_same_way(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = new_booking(disputes_on, customer=CUSTOMER, source_ip=IP)
+    paid_in_the_browser(disputes_on, code, "pm_card_createDisputeProductNotReceived")
+    case, item = case_of(code), item_of(code)
+    assert (case.reason, case.status) == ("product_not_received", CaseStatus.IN_REVIEW)
+    assert "The booking was never cancelled" in item.params["uncategorized_text"]
+    assert "We believe the cardholder authorised" not in item.params["uncategorized_text"]
+    client.force_login(reviewer)
+    assert approve_over_http(client, item)[0] == 200  # as drafted
+    disputes_on.settle()
+    at_stripe = stripe_dispute(disputes_on, case.dispute_id)
+    # Other evidence than Stripe's test strings waits for the bank: under review.
+    assert at_stripe["status"] == "under_review"
+    assert at_stripe["evidence"]["service_date"] == item.params["service_date"] != ""
+    disputes_on.stripe.resolve_dispute(case.dispute_id, "won")
+    disputes_on.settle()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.WON
+    assert not FraudLabel.objects.filter(source_id=case.dispute_id).exists()  # not a fraud claim: no label
+
+
+def test_an_inquiry_is_answered_before_it_becomes_a_chargeback(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = new_booking(disputes_on, customer=CUSTOMER, source_ip=IP)
+    paid_in_the_browser(disputes_on, code, "pm_card_createDisputeInquiry")
+    case, item = case_of(code), item_of(code)
+    assert case.inquiry and case.stripe_status == "warning_needs_response"
+    assert any("an inquiry, not yet a chargeback" in r for r in item.decision.reasons)
+    client.force_login(reviewer)
+    assert approve_over_http(client, item)[0] == 200
+    disputes_on.settle()
+    assert stripe_dispute(disputes_on, case.dispute_id)["status"] == "warning_under_review"
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SUBMITTED
+    disputes_on.stripe.resolve_dispute(case.dispute_id, "won")
+    disputes_on.settle()
+    case.refresh_from_db()
+    assert (case.status, case.stripe_status) == (CaseStatus.INQUIRY_CLOSED, "warning_closed")
