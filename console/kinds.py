@@ -210,8 +210,8 @@ present(
         approve_label="Submit evidence",
         approve_does="Sends the evidence below to Stripe before its deadline (final: Stripe takes one submission) "
         "and notes it on the booking.",
-        reject_does="Nothing is sent: the dispute is lost when Stripe's deadline passes (accept it in Stripe to "
-        "close it sooner).",
+        reject_does="Nothing is sent and the dispute is marked not contested: the bank decides for the cardholder "
+        "at Stripe's deadline (accept it in Stripe to close it sooner).",
         inputs=tuple(
             ChangeInput(name, label, "text", f"Stripe's {name} field; empty leaves it out")
             for name, label in EVIDENCE_FIELDS.items()

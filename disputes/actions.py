@@ -23,6 +23,8 @@ from payops.policy_gate import Proposal, submit_proposal
 WORKFLOW = "disputes"
 ASSEMBLE = "disputes.assemble_evidence"
 SUBMIT = "disputes.submit_evidence"
+# A rejected package: nothing goes to Stripe; the case records that a person chose not to contest.
+DECLINE = "disputes.decline"
 # The review is due this long before Stripe's deadline, so a late answer still
 # reaches Stripe in time; with less time left, halfway to the deadline.
 REVIEW_MARGIN = timedelta(hours=72)

@@ -17,3 +17,4 @@ class DisputesConfig(AppConfig):
         # A reviewer edits any evidence text before approving; nothing is sent once Stripe's deadline has passed.
         review.changeable(actions.SUBMIT, **dict.fromkeys(EVIDENCE_FIELDS, evidence_text))
         review.checks_approval(actions.SUBMIT, still_answerable)
+        review.on_reject(actions.SUBMIT, actions.DECLINE)

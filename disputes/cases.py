@@ -157,6 +157,17 @@ def record_submission(case_id: int, *, evidence_sent: dict[str, str], dispute: d
         return case
 
 
+def record_declined(case_id: int, *, why: str) -> DisputeCase:
+    """A person rejected the package: no evidence will be sent, and the case says so until the outcome comes."""
+    with transaction.atomic():
+        case = DisputeCase.objects.select_for_update().get(pk=case_id)
+        if case.status == CaseStatus.IN_REVIEW:
+            case.status = CaseStatus.DECLINED
+            case.save(update_fields=["status", "updated_at"])
+            logger.info("case %s not contested: %s", case.pk, why)
+        return case
+
+
 def record_outcome(dispute: dict[str, Any]) -> DisputeCase | None:
     """The bank decided (or the dispute was accepted, or it lapsed): the case takes the outcome, once.
 

@@ -14,7 +14,7 @@ from bookings.checkfront_client import CheckfrontClient, CheckfrontError, Checkf
 from bookings.models import Booking
 from bookings.notes import note_for_decision
 from disputes import cases
-from disputes.actions import ASSEMBLE, SUBMIT
+from disputes.actions import ASSEMBLE, DECLINE, SUBMIT
 from disputes.card_numbers import redact
 from disputes.evidence import EVIDENCE_FIELDS, MAX_TOTAL_CHARS, total_chars
 from disputes.facts import Note
@@ -130,3 +130,10 @@ def submit(decision: Decision) -> dict[str, Any]:
             after=f"evidence submitted for {dispute_id}",
         )
     return {"dispute": dispute_id, "status": dispute.get("status"), "fields": sorted(sent)}
+
+
+@executes(DECLINE)
+def decline(decision: Decision) -> dict[str, Any]:
+    """Nothing goes to Stripe (the answer's note on the booking says who decided and why): the case records it."""
+    case = cases.record_declined(int(decision.params["case_id"]), why=decision.reason)
+    return {"case_id": case.pk, "status": case.status}

@@ -11,6 +11,7 @@ class CaseStatus(models.TextChoices):
     MONITORED = "monitored", "Recorded only (disputes workflow in monitor mode)"
     IN_REVIEW = "in_review", "Evidence waiting for a person"
     SUBMITTED = "submitted", "Evidence submitted, the bank decides"
+    DECLINED = "declined", "Not contested: a person chose to send no evidence"
     UNANSWERED = "unanswered", "Closed to evidence: not submitted by PayOps"
     WON = "won", "Won"
     LOST = "lost", "Lost"

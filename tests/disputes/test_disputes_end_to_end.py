@@ -337,3 +337,25 @@ def test_an_inquiry_is_answered_before_it_becomes_a_chargeback(
     disputes_on.settle()
     case.refresh_from_db()
     assert (case.status, case.stripe_status) == (CaseStatus.INQUIRY_CLOSED, "warning_closed")
+
+
+def test_a_rejected_package_sends_nothing_and_the_case_says_it_is_not_contested(
+    disputes_on: StandIns, client: Client, reviewer: User
+) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    client.force_login(reviewer)
+    response = client.post(
+        f"/queue/{item.pk}/reject/", {"reason": "customer was refunded by cheque"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "marked not contested" in response.content.decode()
+    disputes_on.settle()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DECLINED and case.submitted_at is None
+    assert any("rejected: customer was refunded by cheque, by rita" in n for n in notes_on(code))
+    assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 0
+    disputes_on.stripe.advance_clock(8 * 86_400)  # the deadline passes unanswered
+    disputes_on.settle()
+    case.refresh_from_db()
+    item.refresh_from_db()
+    assert (case.status, item.status) == (CaseStatus.LOST, ReviewStatus.REJECTED)
