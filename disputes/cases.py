@@ -130,12 +130,21 @@ def discard_proposal(case: DisputeCase, *, why: str) -> bool:
     return bool(expired)
 
 
+class CannotRebuild(ValueError):
+    """The case's package may not be replaced now; the message says why."""
+
+
 def reopen_for_rebuild(case_id: int) -> DisputeCase:
     """Drop the open proposal so the package is assembled again (new facts, a new policy)."""
     with transaction.atomic():
         case = DisputeCase.objects.select_for_update().get(pk=case_id)
         if case.status not in (CaseStatus.IN_REVIEW, CaseStatus.MONITORED, CaseStatus.ASSEMBLING):
-            raise ValueError(f"case {case.pk} is {case.get_status_display().lower()}: there is nothing to rebuild")
+            raise CannotRebuild(f"the dispute is {case.get_status_display().lower()}: there is nothing to rebuild")
+        items = ReviewItem.objects.filter(decision__in=[case.proposal_id] if case.proposal_id else [])
+        answered = items.exclude(status=ReviewStatus.OPEN).first()
+        if answered is not None:
+            # An approved package may be on its way to Stripe: a second one must not follow it.
+            raise CannotRebuild(f"review item #{answered.pk} is {answered.get_status_display().lower()} already")
         discard_proposal(case, why="the evidence package was rebuilt")
         case.proposal = None
         case.status = CaseStatus.ASSEMBLING

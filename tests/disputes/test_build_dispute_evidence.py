@@ -5,13 +5,15 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from audit.models import Decision, Mode, Outcome, Route
 from disputes.actions import ASSEMBLE, SUBMIT
 from disputes.models import CaseStatus, DisputeCase
+from payops import review
 from payops.models import ReviewItem, ReviewStatus
-from tests.disputes.conftest import case_of, disputed_booking, item_of, set_disputes_policy
+from tests.disputes.conftest import case_of, disputed_booking, item_of, set_disputes_policy, stripe_dispute
 from tests.stand_ins import StandIns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,3 +85,23 @@ def test_bad_input_is_refused_with_the_reason_and_a_failure_exit(disputes_on: St
         call_command("build_dispute_evidence", "dp_doesnotexist", stdout=out, stderr=err)
     assert "dp_doesnotexist: Stripe has no dispute dp_doesnotexist" in err.getvalue()
     assert not DisputeCase.objects.exists()
+
+
+def test_a_package_a_person_already_approved_is_never_rebuilt(disputes_on: StandIns, reviewer: User) -> None:
+    code = disputed_booking(disputes_on)
+    case, item = case_of(code), item_of(code)
+    # Approved, its submission not yet run (a busy worker): a rebuild now could send a second package after it.
+    ReviewItem.objects.filter(pk=item.pk).update(status=ReviewStatus.APPROVED)
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 of 1 disputes could not be built"):
+        call_command("build_dispute_evidence", case.dispute_id, "--rebuild", stdout=StringIO(), stderr=err)
+    assert f"review item #{item.pk} is approved already" in err.getvalue()
+    ReviewItem.objects.filter(pk=item.pk).update(status=ReviewStatus.OPEN)
+    assert review.approve(item.pk, reviewer) is not None
+    disputes_on.settle()
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("build_dispute_evidence", case.dispute_id, "--rebuild", stdout=StringIO(), stderr=err)
+    assert "there is nothing to answer" in err.getvalue()
+    assert ReviewItem.objects.filter(booking_id=code).count() == 1
+    assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 1

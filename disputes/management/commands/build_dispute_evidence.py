@@ -77,7 +77,10 @@ class Command(BaseCommand):
         if case.proposal_id is not None:
             if not rebuild:
                 raise ItemFailed("its package is already waiting for review; --rebuild replaces it")
-            case = cases.reopen_for_rebuild(case.pk)
+            try:
+                case = cases.reopen_for_rebuild(case.pk)
+            except cases.CannotRebuild as exc:
+                raise ItemFailed(str(exc)) from exc
         notes, gaps = self.notes_of(case)
         proposal = cases.assemble(case.pk, checkfront_notes=notes, gaps=gaps)
         if proposal is None:
