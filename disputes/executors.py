@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audit.models import Decision
+from bookings.booking_refresh import refresh_booking
 from bookings.checkfront_client import CheckfrontClient, CheckfrontError, CheckfrontUnavailable
 from bookings.models import Booking
 from bookings.notes import note_for_decision
@@ -28,6 +29,12 @@ logger = logging.getLogger(__name__)
 
 # Checkfront down: try again this often, then assemble without its notes (the deadline matters more).
 CHECKFRONT_ATTEMPTS = 3
+
+
+def read_checkfront(code: str) -> list[Note]:
+    """Bring the booking's mirror up to date (Checkfront is the truth), then read its notes."""
+    refresh_booking(code)
+    return checkfront_notes(code)
 
 
 def checkfront_notes(code: str) -> list[Note]:
@@ -53,13 +60,16 @@ def assemble(decision: Decision) -> dict[str, Any]:
     gaps: list[str] = []
     if case.booking_code and case.proposal_id is None:
         try:
-            notes = checkfront_notes(case.booking_code)
+            notes = read_checkfront(case.booking_code)
         except CheckfrontUnavailable as exc:
             if decision.attempts < CHECKFRONT_ATTEMPTS:
                 raise ExecutionError(f"Checkfront's notes are out of reach for now: {exc}", retryable=True) from exc
-            gaps.append(f"Checkfront's notes could not be read ({exc}): only PayOps's own notes are in the package")
+            gaps.append(
+                f"Checkfront's notes could not be read ({exc}): only PayOps's own notes and the mirrored booking "
+                "are in the package"
+            )
         except CheckfrontError as exc:
-            gaps.append(f"Checkfront refused to list the notes ({exc}): only PayOps's own notes are in the package")
+            gaps.append(f"Checkfront refused to answer ({exc}): only PayOps's own notes are in the package")
     proposal = cases.assemble(case_id, checkfront_notes=notes, gaps=gaps)
     if proposal is None:
         return {"skipped": f"case {case_id} no longer waits for a package"}

@@ -24,6 +24,12 @@ REBUTTAL_FIELD: dict[str, str] = {
     "duplicate": "duplicate_charge_explanation",
 }
 DEFAULT_FIELD = "uncategorized_text"
+# Stripe's card checks, as a bank's reader knows them.
+CHECK_NAMES = {
+    "cvc_check": "CVC",
+    "address_line1_check": "billing address",
+    "address_postal_code_check": "postal code",
+}
 
 
 def rebuttal_field(reason: str) -> str:
@@ -61,7 +67,7 @@ def _fraudulent(facts: DisputeFacts) -> str:
     words = [_booking_line(facts)]
     pay = facts.disputed_payment
     if pay is not None:
-        passed = [name.removesuffix("_check").replace("_", " ") for name, v in pay.checks.items() if v == "pass"]
+        passed = [CHECK_NAMES.get(name, name) for name, v in sorted(pay.checks.items()) if v == "pass"]
         if passed:
             words.append(f"The card's {', '.join(passed)} check{'s' if len(passed) > 1 else ''} passed.")
         if pay.three_d_secure in ("authenticated", "attempt_acknowledged"):

@@ -10,7 +10,7 @@ from djstripe import models as stripe
 from audit.models import Decision
 from bookings.checkfront_client import CheckfrontError
 from disputes import cases
-from disputes.executors import checkfront_notes
+from disputes.executors import read_checkfront
 from disputes.facts import Note
 from disputes.models import STRIPE_OPEN_STATUSES, CaseStatus, DisputeCase
 from payops.stripe_errors import StripeGatewayError, StripeNotFound
@@ -91,7 +91,7 @@ class Command(BaseCommand):
         if not case.booking_code:
             return None, []
         try:
-            return checkfront_notes(case.booking_code), []
+            return read_checkfront(case.booking_code), []
         except CheckfrontError as exc:
             self.stderr.write(f"{case.dispute_id}: Checkfront's notes could not be read ({exc}); building without")
             return None, [f"Checkfront's notes could not be read ({exc}): only PayOps's own notes are in the package"]
