@@ -171,7 +171,10 @@ def _uncategorized(facts: DisputeFacts, rebuttal: str) -> str:
     # Correspondence is the longest part and the least decisive: it is what gets cut, never the rebuttal.
     body = "\n".join([*head, *_history(facts), ""])
     notes = "\n".join(_correspondence(facts))
-    return body + fit(notes, MAX_FIELD_CHARS - len(body))
+    room = MAX_FIELD_CHARS - len(body)
+    if room < 200:  # a history this long leaves no useful room: say where the notes went
+        return body + "Communications and notes: left out to fit Stripe's limit."
+    return body + fit(notes, room)
 
 
 def build(facts: DisputeFacts) -> Package:

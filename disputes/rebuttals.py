@@ -58,7 +58,7 @@ def _booking_line(facts: DisputeFacts) -> str:
     return (
         f"The disputed payment of {_money(case.amount_minor, case.currency)} (Stripe charge {case.charge_id}) paid for "
         f"booking {b.code}, made by {who or 'the customer'}"
-        + (f" on {b.booked_at:%d %B %Y}" if b.booked_at else "")
+        + (f" on {timezone.localtime(b.booked_at, timezone.get_default_timezone()):%d %B %Y}" if b.booked_at else "")
         + f", for {_service(facts)}."
     )
 
