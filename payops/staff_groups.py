@@ -39,6 +39,7 @@ VIEWER = [
     ("refunds", "view_policytier"),
     ("refunds", "view_cancellationrefund"),
     ("refunds", "view_failedrefund"),
+    ("disputes", "view_disputecase"),
 ]
 REVIEWER = [*VIEWER, ("payops", "change_reviewitem"), ("payops", "act_on_reviewitem")]
 APPROVER = [*REVIEWER, ("payops", "approve_large_reviewitem")]
