@@ -53,8 +53,9 @@ class Proposal:
     not_before: datetime | None = None
     # Never automated, whatever the thresholds (an escalation, a high-value cancellation).
     requires_person: bool = False
-    # Only withholds (a fraud hold): moves no money, tells no customer, and a
-    # person decides what follows, so it runs in suggest mode as in automate.
+    # Only withholds or prepares (a fraud hold, a dispute's evidence package): moves no
+    # money, tells no customer, and a person decides what follows, so it runs in suggest
+    # mode as in automate.
     protective: bool = False
     # Nothing to do (a booking scored low): the Decision only records the score.
     record_only: bool = False
@@ -115,7 +116,7 @@ def route_for(policy: WorkflowPolicy, proposal: Proposal) -> tuple[str, str]:
     if proposal.requires_person:
         return Route.QUEUE, "this action always needs a person"
     if proposal.protective:
-        return Route.EXECUTE, "protective: it only withholds, and a person decides what follows"
+        return Route.EXECUTE, "protective: it moves no money and tells no customer, and a person decides what follows"
     if policy.mode == Mode.SUGGEST:
         return Route.QUEUE, "workflow is in suggest mode"
     blockers = automation_blockers(policy, proposal)
