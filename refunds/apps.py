@@ -9,7 +9,7 @@ class RefundsConfig(AppConfig):
 
     def ready(self) -> None:
         from payops import review
-        from refunds import actions, executors, receivers  # noqa: F401 - registers the refund executor
+        from refunds import actions, booking_notes, executors, receivers  # noqa: F401 - registers the executors
 
         receivers.connect()
         # A reviewer may refund less than proposed (never more: payops.review bounds it by the proposal).

@@ -3,7 +3,8 @@
 A cancellation starts the task that works out the refund after the
 mirror's transaction commits. A refund Stripe reports failed is recorded
 and proposed again for a person to decide (money that came back to the
-balance is the customer's still).
+balance is the customer's still); it, and any refund made outside PayOps,
+is noted on the Checkfront booking.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db import transaction
 from bookings import signals as booking_signals
 from bookings.models import Booking
 from payops import stripe_signals
-from refunds import failures
+from refunds import booking_notes, failures
 
 
 def on_booking_cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
@@ -25,9 +26,17 @@ def on_booking_cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> Non
     transaction.on_commit(lambda: refund_cancellation.delay(code))
 
 
-def on_refund_changed(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
-    if stripe_object.get("object") == "refund" and stripe_object.get("status") == "failed":
-        failures.refund_failed(stripe_object)
+def on_refund_changed(sender: Any, *, stripe_object: dict[str, Any], event: Any = None, **kwargs: Any) -> None:
+    if stripe_object.get("object") != "refund":
+        return
+    ours = bool((stripe_object.get("metadata") or {}).get("payops_decision_id"))
+    if stripe_object.get("status") == "failed":
+        if ours:
+            failures.refund_failed(stripe_object)
+        booking_notes.failed_note(stripe_object)
+    elif not ours and getattr(event, "event_type", "") == "refund.created":
+        # Our own refunds are noted when they are made; one from the Dashboard is noted here.
+        booking_notes.outside_note(stripe_object)
 
 
 def connect() -> None:

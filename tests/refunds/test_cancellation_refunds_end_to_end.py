@@ -224,6 +224,8 @@ def test_a_failed_refund_is_recorded_and_proposed_again_for_a_person(
     assert row.refunded_minor == 0
     item = ReviewItem.objects.get(kind=ReviewKind.REFUND, booking_id=code, status=ReviewStatus.OPEN)
     assert item.amount_minor == PAID and "failed at the bank (expired_or_canceled_card)" in item.decision.reason
+    failure_notes = [n for n in notes_on(code) if n.startswith(f"Refund of 186.90 CAD (Stripe {refund['id']}) failed")]
+    assert len(failure_notes) == 1, notes_on(code)
     automate.stripe.resend_event(_last_event(automate, "refund.updated"))  # a replay proposes nothing more
     automate.settle()
     assert ReviewItem.objects.filter(kind=ReviewKind.REFUND, booking_id=code).count() == 1 + 0
@@ -233,6 +235,30 @@ def test_a_failed_refund_is_recorded_and_proposed_again_for_a_person(
     assert [(r["amount"], r["status"]) for r in retried] == [(PAID, "succeeded")]
     row.refresh_from_db()
     assert (row.status, row.refunded_minor) == (CancellationRefundStatus.REFUNDED, PAID)
+    assert len([n for n in notes_on(code) if n.startswith("Refund of")]) == 1, "the replay noted nothing more"
+    assert any(n.startswith("Refunded 186.90 CAD") and "approved by april" in n for n in notes_on(code))
+
+
+def test_a_refund_made_in_the_dashboard_is_noted_and_counted_against_the_cancellation(
+    policy: CancellationPolicy, automate: StandIns, client: Client
+) -> None:
+    code = paid_booking(automate, client, starts_in_days=12)
+    pi = collection_of(code).payment_intent_id
+    # Staff refund 20.00 in the Stripe Dashboard: no PayOps metadata.
+    outside = stripe_gateway().create_refund(
+        idempotency_key=f"dashboard-{code}", payment_intent_id=pi, amount_minor=2000
+    )
+    automate.settle()
+    assert f"Refunded 20.00 CAD to the card in Stripe, outside PayOps (Stripe {outside.id}, reason none given)" in (
+        notes_on(code)
+    )
+    cancel(automate, code)
+    row = CancellationRefund.objects.get(booking_code=code)
+    # 50 % of 186.90 is 93.45; the 20.00 already back counts against it.
+    assert (row.refunded_before_minor, row.amount_minor) == (2000, PAID // 2 - 2000)
+    assert any("Already refunded before: 20.00 CAD" in step for step in row.explanation)
+    assert sorted(r["amount"] for r in stripe_refunds(pi)) == [2000, PAID // 2 - 2000]
+    assert len([n for n in notes_on(code) if "outside PayOps" in n]) == 1, "our own refund is not noted as outside"
 
 
 def _last_event(sims: StandIns, event_type: str) -> str:
