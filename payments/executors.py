@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import Decision, Outcome
@@ -21,7 +22,7 @@ from bookings.booking_refresh import read_booking
 from bookings.checkfront_client import CheckfrontClient, CheckfrontError, CheckfrontUnavailable
 from bookings.checkfront_payloads import BookingData
 from bookings.mirror import is_payable
-from bookings.models import CLOSED_STATUSES
+from bookings.models import CLOSED_STATUSES, Booking
 from bookings.notes import write_note_once
 from fraud import workflow as fraud
 from payments import collection as domain
@@ -352,8 +353,18 @@ def _paid_before_cancel(
 
 def _propose_refund(collection: PaymentCollection, amount: int, currency: str, *, why: str, duplicate: bool) -> None:
     """A payment we should not keep: propose giving it back, once; the "refunds" policy says who decides."""
-    if refunds.proposed_for(collection.payment_intent_id, collection.booking_code):
-        return
+    with transaction.atomic():
+        # The cancellation's refund is worked out under the same lock (refunds/cancellations.py):
+        # whichever comes second sees the other's proposal, so a payment is neither given back twice nor lost.
+        Booking.objects.select_for_update().filter(code=collection.booking_code).first()
+        if refunds.proposed_for(collection.payment_intent_id, collection.booking_code):
+            return
+        _propose_whole_refund(collection, amount, currency, why=why, duplicate=duplicate)
+
+
+def _propose_whole_refund(
+    collection: PaymentCollection, amount: int, currency: str, *, why: str, duplicate: bool
+) -> None:
     refunds.propose_refund(
         booking_code=collection.booking_code,
         payment_intent_ids=[collection.payment_intent_id],

@@ -12,6 +12,8 @@ from payops.policy_gate import Proposal, submit_proposal
 
 WORKFLOW = "refunds"
 REFUND = "refunds.refund"
+# What a rejected refund runs: it moves nothing, and a cancellation's record says it was declined.
+DECLINE = "refunds.decline"
 # Stripe's refund reasons PayOps uses; "fraudulent" stays with the fraud workflow (it labels the payment).
 REASONS = ("duplicate", "requested_by_customer")
 RULES_VERSION = "refund-rules-1"

@@ -14,3 +14,4 @@ class RefundsConfig(AppConfig):
         receivers.connect()
         # A reviewer may refund less than proposed (never more: payops.review bounds it by the proposal).
         review.changeable(actions.REFUND, amount_minor=int)
+        review.on_reject(actions.REFUND, actions.DECLINE)

@@ -3,8 +3,9 @@
 Pure: no database, no Stripe. The order of the steps is the policy's
 meaning: the deposit is kept first, the tier's share applies to the rest,
 the fee comes off that share, the cap limits it, and earlier refunds count
-against it. Shares are rounded down to the minor unit, so a rounding never
-gives back a cent more than the policy says.
+against it. The share refunded is rounded down to the minor unit and the
+deposit kept is rounded up, so a rounding never gives back a cent more than
+the policy says.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def _share(amount_minor: int, percent: int) -> int:
     return amount_minor * percent // 100
 
 
+def _share_up(amount_minor: int, percent: int) -> int:
+    return -(-amount_minor * percent // 100)
+
+
 def tier_for(terms: Terms, days_before: int) -> tuple[int, int] | None:
     """The tier with the largest minimum the cancellation reached."""
     reached = [tier for tier in terms.tiers if days_before >= tier[0]]
@@ -84,7 +89,7 @@ def quote(
     if tier is None:
         steps.append(f"Cancelled {when}: no tier of the policy reaches that, so nothing is refundable.")
         return Quote(0, None, days, steps)
-    deposit = min(captured_minor, terms.deposit_minor + _share(booking_total_minor, terms.deposit_percent))
+    deposit = min(captured_minor, terms.deposit_minor + _share_up(booking_total_minor, terms.deposit_percent))
     base = captured_minor - deposit
     if deposit:
         kept = []
@@ -103,7 +108,7 @@ def quote(
     if terms.fee_minor and owed:
         fee = min(owed, terms.fee_minor)
         owed -= fee
-        steps.append(f"Cancellation fee of {_money(terms.fee_minor, currency)} kept: {_money(owed, currency)}.")
+        steps.append(f"Cancellation fee: {_money(fee, currency)} kept, leaving {_money(owed, currency)}.")
     if terms.cap_minor is not None and owed > terms.cap_minor:
         owed = terms.cap_minor
         steps.append(f"The policy refunds at most {_money(terms.cap_minor, currency)}.")

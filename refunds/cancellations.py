@@ -63,15 +63,22 @@ def payment_intent_ids(booking: Booking) -> list[str]:
     return sorted(ids)
 
 
-def payments_taken(booking: Booking) -> list[PaymentTaken]:
-    """What Stripe captured and refunded on each of the booking's payments, asked now (the mirror may be behind)."""
+def payments_taken(booking: Booking) -> tuple[list[PaymentTaken], list[str]]:
+    """What Stripe captured and refunded on each of the booking's payments, asked now (the mirror may be behind);
+    and the payments taken in another currency than the booking's, which no policy can price."""
     taken = []
+    foreign = []
     for pi_id in payment_intent_ids(booking):
         if actions.proposed_for(pi_id, booking.code):
             # Another rule already gives all of it back (paid after the request was withdrawn, or paid twice).
             continue
         intent = stripe_gateway().retrieve_payment_intent(pi_id, expand=["latest_charge"]).to_dict()
-        if intent.get("status") != "succeeded" or str(intent.get("currency")) != booking.currency:
+        if intent.get("status") != "succeeded":
+            continue
+        if str(intent.get("currency")) != booking.currency:
+            foreign.append(
+                f"{pi_id} ({actions.money(int(intent.get('amount_received') or 0), str(intent['currency']))})"
+            )
             continue
         charge = intent.get("latest_charge") if isinstance(intent.get("latest_charge"), dict) else {}
         taken.append(
@@ -84,7 +91,7 @@ def payments_taken(booking: Booking) -> list[PaymentTaken]:
                 created=int((charge or {}).get("created") or intent.get("created") or 0),
             )
         )
-    return sorted(taken, key=lambda p: (-p.created, p.payment_intent_id))
+    return sorted(taken, key=lambda p: (-p.created, p.payment_intent_id)), foreign
 
 
 def _quote_for(
@@ -123,18 +130,37 @@ def _quote_for(
     return result, policy, unclear
 
 
-def propose_for_cancellation(booking_code: str) -> CancellationRefund | None:
-    """Work out and propose the refund a cancelled booking is owed, once. None when there is nothing to do now."""
+class PaymentsChanged(Exception):
+    """A payment of the booking was proposed for a refund elsewhere while this one was worked out."""
+
+
+def propose_for_cancellation(booking_code: str, *, cancelled_at: datetime | None = None) -> CancellationRefund | None:
+    """Work out and propose the refund a cancelled booking is owed, once. None when there is nothing to do now.
+
+    `cancelled_at` is when the mirror saw the cancellation; without it (the
+    sweep command), Checkfront's last change to the booking stands in.
+    """
+    for _ in range(3):
+        try:
+            return _work_out(booking_code, cancelled_at)
+        except PaymentsChanged:
+            continue  # ask Stripe again: the other refund is now left out
+    raise PaymentsChanged(f"the payments of {booking_code} kept changing; the sweep will try again")
+
+
+def _work_out(booking_code: str, cancelled_at: datetime | None) -> CancellationRefund | None:
     if CancellationRefund.objects.filter(booking_code=booking_code).exists():
         return None
     booking = Booking.objects.filter(code=booking_code).first()
     if booking is None or booking.status not in (BookingStatus.STOP, BookingStatus.VOID):
         return None
-    payments = payments_taken(booking)
+    payments, foreign = payments_taken(booking)
     captured = sum(p.captured_minor for p in payments)
     refunded = sum(p.refunded_minor for p in payments)
-    cancelled_at = booking.checkfront_modified_at or timezone.now()
+    cancelled_at = cancelled_at or booking.checkfront_modified_at or timezone.now()
     result, policy, unclear = _quote_for(booking, captured, refunded, cancelled_at)
+    if foreign:
+        unclear.append(f"payments in another currency are not counted, refund them by hand: {', '.join(foreign)}")
     version = policy.version() if policy else NO_POLICY_VERSION
     row = CancellationRefund(
         booking_code=booking.code,
@@ -146,17 +172,24 @@ def propose_for_cancellation(booking_code: str) -> CancellationRefund | None:
         refunded_before_minor=refunded,
         amount_minor=result.amount_minor,
         payments=[asdict(p) for p in payments],
-        explanation=result.steps,
+        explanation=result.steps + ([unclear[-1]] if foreign else []),
         cancelled_at=cancelled_at,
         status=CancellationRefundStatus.PROPOSED if result.amount_minor else CancellationRefundStatus.NOTHING,
     )
     try:
         with transaction.atomic():
+            # The payments workflow proposes whole-payment refunds under the same lock
+            # (payments/executors.py): whichever comes second sees the other's proposal.
+            Booking.objects.select_for_update().filter(pk=booking.pk).first()
+            if any(actions.proposed_for(p.payment_intent_id, booking.code) for p in payments):
+                raise PaymentsChanged(booking_code)
             row.save()
             if result.amount_minor:
                 row.decision = _propose(booking, row, result, unclear)
                 row.save(update_fields=["decision"])
     except IntegrityError:
+        if not CancellationRefund.objects.filter(booking_code=booking_code).exists():
+            raise  # a broken rule, not a duplicate
         # Another worker took the same cancellation a moment ago: its proposal is the one.
         logger.info("cancellation refund of %s already worked out", booking_code)
         return None

@@ -16,6 +16,14 @@ from refunds.models import CancellationPolicy, CancellationRefund
 logger = logging.getLogger(__name__)
 
 
+def _customer_steps(row: CancellationRefund) -> list[str]:
+    """The computation as the customer should read it: no internal routing, and the amount a person set."""
+    steps = [step for step in row.explanation if "for a person to decide" not in step]
+    if row.refunded_minor != row.amount_minor:
+        steps.append(f"Our team set the refund to {money(row.refunded_minor, row.currency)}.")
+    return steps
+
+
 def render(row: CancellationRefund, booking: Booking | None) -> tuple[str, str]:
     policy = CancellationPolicy.objects.filter(pk=row.policy_id).first() if row.policy_id else None
     text = render_to_string(
@@ -24,7 +32,7 @@ def render(row: CancellationRefund, booking: Booking | None) -> tuple[str, str]:
             "name": ((booking.customer_name if booking else "") or "").split(" ")[0] or None,
             "booking": row.booking_code,
             "amount": money(row.refunded_minor, row.currency),
-            "steps": row.explanation,
+            "steps": _customer_steps(row),
             "policy": policy.in_words() if policy else "",
         },
     ).strip()

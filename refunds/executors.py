@@ -15,12 +15,10 @@ from bookings.notes import note_for_decision
 from payops.executors import ExecutionError, executes
 from payops.stripe_errors import StripeGatewayError
 from payops.stripe_gateway import operation_key, stripe_gateway
-from refunds import customer_email
-from refunds.actions import REFUND, money
+from refunds import customer_email, records
+from refunds.actions import DECLINE, REFUND, money
 from refunds.models import CancellationRefund, CancellationRefundStatus
-
-# A refund Stripe could not pay out: it does not count as given back.
-NOT_GIVEN = ("failed", "canceled")
+from refunds.records import NOT_GIVEN
 
 
 def _left_to_refund(payment_intent_id: str) -> tuple[int, str]:
@@ -57,12 +55,14 @@ def refund(decision: Decision) -> dict[str, Any]:
     skipped: list[str] = []
     try:
         earlier = {pi: _ours(decision, pi) for pi in targets}
-        given = sum(int(r.amount) for rs in earlier.values() for r in rs if r.status not in NOT_GIVEN)
+        # Everything this decision asked for counts, failed or not: a refund the bank sent back is
+        # proposed again on its own (refunds/failures.py), so it is never moved to another payment here.
+        asked = sum(int(r.amount) for rs in earlier.values() for r in rs)
         for pi in targets:
             if earlier[pi]:
                 made += earlier[pi]
                 continue
-            wanted = amount - given
+            wanted = amount - asked
             if wanted <= 0:
                 break
             left, status = _left_to_refund(pi)
@@ -85,7 +85,7 @@ def refund(decision: Decision) -> dict[str, Any]:
                 },
             )
             made.append(done)
-            given += part
+            asked += part
     except StripeGatewayError as exc:
         raise ExecutionError(str(exc), retryable=exc.retryable) from exc
     if not made:
@@ -93,7 +93,7 @@ def refund(decision: Decision) -> dict[str, Any]:
     refunded = sum(int(r.amount) for r in made if r.status not in NOT_GIVEN)
     ids = [str(r.id) for r in made]
     _note(decision, refunded, ids)
-    _record(decision, refunded, ids)
+    _record(decision)
     return {
         "refund": ids[0],
         "refunds": ids,
@@ -117,17 +117,43 @@ def _note(decision: Decision, refunded: int, refund_ids: list[str]) -> None:
     )
 
 
-def _record(decision: Decision, refunded: int, refund_ids: list[str]) -> None:
-    """A cancellation's refund: its record says it is done, and the customer is told once."""
+def _cancellation_of(decision: Decision) -> CancellationRefund | None:
     row_id = decision.params.get("cancellation_refund_id")
-    row = CancellationRefund.objects.filter(pk=row_id).first() if row_id else None
+    return CancellationRefund.objects.filter(pk=row_id).first() if row_id else None
+
+
+def _refresh_from_stripe(row: CancellationRefund) -> CancellationRefund:
+    refunds = [
+        r.to_dict() for pi in row.payment_intent_ids for r in stripe_gateway().list_refunds(payment_intent_id=pi)
+    ]
+    return records.refresh(row, refunds)
+
+
+def _record(decision: Decision) -> None:
+    """A cancellation's refund: its record is worked out again from Stripe, and the customer is told once."""
+    row = _cancellation_of(decision)
     if row is None:
         return
-    CancellationRefund.objects.filter(pk=row.pk).update(
-        status=CancellationRefundStatus.REFUNDED, refunded_minor=refunded, refund_ids=refund_ids, failure=""
-    )
-    row.refresh_from_db()
+    try:
+        row = _refresh_from_stripe(row)
+    except StripeGatewayError as exc:
+        raise ExecutionError(f"refunded, but the record could not be read back: {exc}", retryable=True) from exc
+    if row.status != CancellationRefundStatus.REFUNDED or not row.refunded_minor:
+        return
     try:
         customer_email.send_once(row)
     except OSError as exc:  # the refund stands; only the email is retried
         raise ExecutionError(f"refunded, but the email to the customer was not sent: {exc}", retryable=True) from exc
+
+
+@executes(DECLINE)
+def decline(decision: Decision) -> dict[str, Any]:
+    """A person rejected a refund: nothing moves; a cancellation's record says so (unless part was refunded)."""
+    row = _cancellation_of(decision)
+    if row is None:
+        return {"declined": decision.booking_id}
+    try:
+        row = _refresh_from_stripe(row)
+    except StripeGatewayError as exc:
+        raise ExecutionError(str(exc), retryable=exc.retryable) from exc
+    return {"declined": decision.booking_id, "cancellation_refund": row.pk, "status": row.status}

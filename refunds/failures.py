@@ -12,11 +12,10 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from audit.models import Decision
-from refunds import actions
-from refunds.models import CancellationRefund, CancellationRefundStatus, FailedRefund
+from refunds import actions, records
+from refunds.models import CancellationRefund, FailedRefund
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,6 @@ def refund_failed(refund: dict[str, Any]) -> Decision | None:
     except IntegrityError:
         return None
     row_id = proposal.params.get("cancellation_refund_id")
-    if row_id:
-        CancellationRefund.objects.filter(pk=row_id).update(
-            status=CancellationRefundStatus.PARTLY_FAILED,
-            refunded_minor=F("refunded_minor") - amount,
-            failure=f"{refund_id} failed: {why}"[:255],
-        )
     retry = actions.propose_refund(
         booking_code=original.booking_id,
         payment_intent_ids=[pi] if pi else list(proposal.params.get("payment_intent_ids") or []),
@@ -68,4 +61,7 @@ def refund_failed(refund: dict[str, Any]) -> Decision | None:
         extra_params={"retry_of": refund_id, **({"cancellation_refund_id": row_id} if row_id else {})},
     )
     FailedRefund.objects.filter(pk=failed.pk).update(retry=retry)
+    row = CancellationRefund.objects.filter(pk=row_id).first() if row_id else None
+    if row is not None:
+        records.refresh(row, records.mirrored_refunds(row))
     return retry

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from bookings import signals as booking_signals
 from bookings.models import Booking
@@ -23,7 +24,9 @@ def on_booking_cancelled(sender: Any, *, booking: Booking, **kwargs: Any) -> Non
     from refunds.tasks import refund_cancellation
 
     code = booking.code
-    transaction.on_commit(lambda: refund_cancellation.delay(code))
+    # When the mirror saw it: the tier must not move if the task runs late or Checkfront's booking changes again.
+    seen = (booking.checkfront_modified_at or timezone.now()).isoformat()
+    transaction.on_commit(lambda: refund_cancellation.delay(code, cancelled_at=seen))
 
 
 def on_refund_changed(sender: Any, *, stripe_object: dict[str, Any], event: Any = None, **kwargs: Any) -> None:

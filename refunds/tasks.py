@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
@@ -17,9 +18,11 @@ logger = logging.getLogger(__name__)
 @shared_task(
     bind=True, name="refunds.tasks.refund_cancellation", max_retries=8, time_limit=settings.TASK_TIME_LIMIT_SECONDS
 )
-def refund_cancellation(self: Any, booking_code: str) -> str:
+def refund_cancellation(self: Any, booking_code: str, cancelled_at: str | None = None) -> str:
     try:
-        row = propose_for_cancellation(booking_code)
+        row = propose_for_cancellation(
+            booking_code, cancelled_at=datetime.fromisoformat(cancelled_at) if cancelled_at else None
+        )
     except StripeGatewayError as exc:
         if not exc.retryable:
             raise

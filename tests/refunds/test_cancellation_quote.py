@@ -55,7 +55,7 @@ def test_the_deposit_is_kept_first_then_the_tier_then_the_fee_then_the_cap() -> 
         "Captured on Stripe: 200.00 CAD",
         "25.00 CAD is kept",
         "refunds 50 %, which is 87.50 CAD",
-        "fee of 10.00 CAD kept: 77.50 CAD",
+        "Cancellation fee: 10.00 CAD kept, leaving 77.50 CAD",
         "at most 60.00 CAD",
         "To refund: 60.00 CAD",
     ]:
@@ -74,9 +74,11 @@ def test_never_more_than_was_captured_even_when_the_booking_is_worth_more() -> N
     assert owed(big_deposit, days=40, captured=5_000) == 0, "the deposit (10,000) swallows all that was paid"
 
 
-def test_shares_round_down_to_the_minor_unit() -> None:
-    assert owed(Terms(tiers=((0, 33),)), days=1, captured=1_001) == 330
+def test_rounding_never_gives_back_more_than_the_policy_says() -> None:
+    assert owed(Terms(tiers=((0, 33),)), days=1, captured=1_001) == 330, "the share refunded rounds down"
     assert owed(Terms(tiers=((0, 50),)), days=1, captured=999) == 499
+    # A 10 % deposit of 1,005 is 100.5: 101 is kept, so 904 (not 905) comes back.
+    assert owed(Terms(tiers=((0, 100),), deposit_percent=10), days=1, captured=1_005, total=1_005) == 904
 
 
 def test_a_fee_never_makes_a_refund_negative_and_zero_percent_charges_no_fee() -> None:

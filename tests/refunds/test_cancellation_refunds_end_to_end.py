@@ -168,6 +168,79 @@ def test_a_reviewer_changes_the_amount_of_a_refund_above_the_automation_limit(
     row = CancellationRefund.objects.get(booking_code=code)
     assert (row.status, row.refunded_minor) == (CancellationRefundStatus.REFUNDED, 15_000)
     assert "refunded 150.00 CAD" in mail.outbox[0].body
+    assert "Our team set the refund to 150.00 CAD." in mail.outbox[0].body
+
+
+def test_a_rejected_refund_is_declined_on_the_record_and_moves_no_money(
+    policy: CancellationPolicy, automate: StandIns, client: Client, reviewer: User
+) -> None:
+    WorkflowPolicy.objects.filter(workflow="refunds").update(automate_max_amount_minor=5_000)
+    code = paid_booking(automate, client, starts_in_days=40)
+    cancel(automate, code)
+    item = ReviewItem.objects.get(kind=ReviewKind.REFUND, booking_id=code)
+    review.reject(item.pk, reviewer, reason="the customer moved to another date instead")
+    automate.settle()
+    row = CancellationRefund.objects.get(booking_code=code)
+    assert (row.status, row.refunded_minor) == (CancellationRefundStatus.DECLINED, 0)
+    assert stripe_refunds(collection_of(code).payment_intent_id) == [] and not mail.outbox
+
+
+def test_a_booking_no_policy_covers_goes_to_a_person_with_all_that_is_left(
+    automate: StandIns, client: Client, settings: Any
+) -> None:
+    set_refunds_policy(Mode.AUTOMATE)
+    WorkflowPolicy.objects.filter(workflow="refunds").update(automate_max_amount_minor=100_000)
+    code = paid_booking(automate, client, starts_in_days=40)
+    cancel(automate, code)
+    row = CancellationRefund.objects.get(booking_code=code)
+    assert (row.policy, row.policy_version, row.amount_minor) == (None, "no-policy", PAID)
+    proposal = row.decision
+    assert proposal is not None and proposal.route == "queue" and "no cancellation policy covers" in proposal.reason
+    assert stripe_refunds(collection_of(code).payment_intent_id) == [], "automate mode, but a person decides"
+
+
+def test_when_one_part_of_a_two_payment_refund_fails_only_that_part_is_proposed_again(
+    policy: CancellationPolicy, automate: StandIns, client: Client, approver: User
+) -> None:
+    from payops.executors import executor_for
+
+    start = (timezone.now() + timedelta(days=60)).date().isoformat()
+    code = new_booking(automate, start_date=start)
+    deposit = stripe_gateway().create_payment_intent(
+        idempotency_key=f"test-deposit-{code}",
+        amount_minor=5000,
+        currency="cad",
+        payment_method_id="pm_card_visa",
+        confirm=True,
+        metadata={"checkfront_booking_id": code},
+    )
+    automate.checkfront.add_payment(code, amount="50.00", gateway_id=deposit.id)
+    automate.settle()
+    automate.stripe.advance_clock(120)
+    pay(client, collection_of(code), "pm_card_visa")
+    automate.settle()
+    cancel(automate, code)
+    row = CancellationRefund.objects.get(booking_code=code)
+    [from_deposit] = stripe_refunds(deposit.id)
+    automate.stripe.fail_refund(from_deposit["id"])
+    automate.settle()
+    row.refresh_from_db()
+    assert (row.status, row.refunded_minor) == (CancellationRefundStatus.PARTLY_FAILED, PAID - 5000)
+    # The first decision runs again (a worker's lease ran out): it moves nothing to the other payment.
+    executor = executor_for(REFUND)
+    assert executor is not None and row.decision is not None
+    first = Decision.objects.filter(parent=row.decision).first() or row.decision
+    executor(first)
+    balance_pi = collection_of(code).payment_intent_id
+    assert [r["amount"] for r in stripe_refunds(balance_pi)] == [PAID - 5000]
+    retry = ReviewItem.objects.get(kind=ReviewKind.REFUND, booking_id=code, status=ReviewStatus.OPEN)
+    assert (retry.amount_minor, retry.decision.params["payment_intent_ids"]) == (5000, [deposit.id])
+    review.approve(retry.pk, approver)
+    automate.settle()
+    row.refresh_from_db()
+    assert (row.status, row.refunded_minor) == (CancellationRefundStatus.REFUNDED, PAID)
+    assert sorted(r["status"] for r in stripe_refunds(deposit.id)) == ["failed", "succeeded"]
+    assert len(row.refund_ids) == 2 and len(mail.outbox) == 1
 
 
 def test_duplicate_and_concurrent_cancellation_events_refund_once(
@@ -274,3 +347,21 @@ def test_the_sweep_command_refuses_what_it_cannot_work_out(policy: CancellationP
         call_command("propose_cancellation_refunds", "--booking", "NOPE-1")
     with pytest.raises(CommandError, match="--days takes 1 to 366"):
         call_command("propose_cancellation_refunds", "--days", "0")
+    with pytest.raises(CommandError, match="not both"):
+        call_command("propose_cancellation_refunds", "--days", "3", "--booking", "X-1")
+
+
+def test_the_sweep_finds_a_cancellation_whose_task_was_lost(
+    policy: CancellationPolicy, automate: StandIns, client: Client
+) -> None:
+    code = paid_booking(automate, client, starts_in_days=40)
+    booking_signals.booking_cancelled.disconnect(dispatch_uid="refunds.cancelled")
+    try:
+        cancel(automate, code)
+    finally:
+        booking_signals.booking_cancelled.connect(on_booking_cancelled, dispatch_uid="refunds.cancelled")
+    call_command("propose_cancellation_refunds", "--days", "1")
+    automate.settle()
+    assert CancellationRefund.objects.get(booking_code=code).status == CancellationRefundStatus.REFUNDED
+    call_command("propose_cancellation_refunds", "--days", "1")  # again: nothing new
+    assert len(stripe_refunds(collection_of(code).payment_intent_id)) == 1

@@ -25,20 +25,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--booking", action="append", default=[], help="this booking code (repeatable)")
         parser.add_argument(
-            "--days", type=int, default=7, help="bookings cancelled (mirrored as changed) in the last N days"
+            "--days", type=int, help="bookings cancelled (mirrored as changed) in the last N days (default 7)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        options["days_given"] = options["days"] is not None
+        options["days"] = 7 if options["days"] is None else options["days"]
         codes: list[str] = [c.strip() for c in options["booking"] if c.strip()]
+        if codes and options["days_given"]:
+            raise CommandError("give --booking or --days, not both")
         if codes:
             known = set(Booking.objects.filter(code__in=codes).values_list("code", flat=True))
             if missing := sorted(set(codes) - known):
                 raise CommandError(f"no mirrored booking with code {', '.join(missing)}: run the Checkfront sync")
             cancelled = set(
-                Booking.objects.filter(code__in=codes, status=BookingStatus.STOP).values_list("code", flat=True)
+                Booking.objects.filter(code__in=codes, status__in=[BookingStatus.STOP, BookingStatus.VOID]).values_list(
+                    "code", flat=True
+                )
             )
             if not_cancelled := sorted(set(codes) - cancelled):
-                raise CommandError(f"not cancelled in Checkfront: {', '.join(not_cancelled)}")
+                raise CommandError(f"not cancelled or voided in Checkfront: {', '.join(not_cancelled)}")
         else:
             if not 1 <= options["days"] <= 366:
                 raise CommandError(f"--days takes 1 to 366, not {options['days']}")
