@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils import timezone
 
 from disputes.card_numbers import contains_card_number
-from disputes.evidence import MAX_FIELD_CHARS
+from disputes.evidence import EVIDENCE_FIELDS, MAX_FIELD_CHARS, MAX_TOTAL_CHARS
 from disputes.models import CaseStatus, DisputeCase
 from payops.models import ReviewItem
 
@@ -22,6 +23,23 @@ def evidence_text(value: Any) -> str:
     if len(text) > MAX_FIELD_CHARS:
         raise ValueError(f"at most {MAX_FIELD_CHARS:,} characters (this is {len(text):,})")
     return text
+
+
+def package_fits(evidence: Mapping[str, Any]) -> None:
+    """What Stripe would refuse, refused before the approval: nothing to send, too much, or a card number."""
+    texts = {name: str(evidence.get(name) or "").strip() for name in EVIDENCE_FIELDS}
+    if not any(texts.values()):
+        raise ValueError("the package holds no evidence: keep at least one text")
+    total = sum(len(text) for text in texts.values())
+    if total > MAX_TOTAL_CHARS:
+        raise ValueError(f"Stripe takes at most {MAX_TOTAL_CHARS:,} characters of evidence in all (this is {total:,})")
+    if any(contains_card_number(text) for text in texts.values()):
+        raise ValueError("the package holds what looks like a card number: PayOps never sends one; remove it")
+
+
+def changed_package_fits(item: ReviewItem, changes: Mapping[str, Any]) -> None:
+    """The package as this answer would send it (the texts left alone were checked when it was built)."""
+    package_fits({**item.params, **changes})
 
 
 def still_answerable(item: ReviewItem) -> None:

@@ -7,7 +7,20 @@ import pytest
 from disputes.card_numbers import REDACTED, contains_card_number, redact
 
 
-@pytest.mark.parametrize("typed", ["4242424242424242", "4242 4242 4242 4242", "4000-0000-0000-0259", "378282246310005"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4000-0000-0000-0259",
+        "378282246310005",
+        "4242.4242.4242.4242",
+        "4242  4242  4242  4242",
+        "4242 4242 4242 4242 123",  # with its CVC after it
+        "5555 5555 5555 4444 12",
+        "12 4242 4242 4242 4242",  # after another number
+    ],
+)
 def test_a_card_number_however_typed_is_removed(typed: str) -> None:
     text = f"Customer read out {typed} on the phone."
     assert contains_card_number(text)

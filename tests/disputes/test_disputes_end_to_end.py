@@ -271,6 +271,13 @@ def test_an_evidence_text_over_stripes_limit_is_refused_and_nothing_is_sent(
     assert status == 400 and "product_description: at most 20,000 characters (this is 20,001)" in html
     status, html = approve_over_http(client, item, uncategorized_text="Paid with 4000 0000 0000 0259")
     assert status == 400 and "uncategorized_text: holds what looks like a card number" in html
+    status, html = approve_over_http(client, item, uncategorized_text="card 4242 4242 4242 4242 123 (with its CVC)")
+    assert status == 400 and "holds what looks like a card number" in html
+    # Each text within its limit, but all of them over Stripe's limit for the whole package.
+    status, html = approve_over_http(client, item, **dict.fromkeys(sorted(EVIDENCE_FIELDS)[:8], "y" * 19_999))
+    assert status == 400 and "at most 150,000 characters of evidence in all" in html
+    status, html = approve_over_http(client, item, **dict.fromkeys(EVIDENCE_FIELDS, ""))
+    assert status == 400 and "the package holds no evidence" in html
     item.refresh_from_db()
     assert item.status == ReviewStatus.OPEN and item.params == item.decision.params
     assert stripe_dispute(disputes_on, case.dispute_id)["evidence_details"]["submission_count"] == 0
