@@ -100,7 +100,8 @@ def _policy_text(facts: DisputeFacts) -> str:
     if facts.policy is None:
         return ""
     code = facts.booking.code if facts.booking else "this booking"
-    return f"The cancellation and refund policy in force for {code} ({facts.policy.version}): {facts.policy.words}"
+    policy = facts.policy
+    return f"The cancellation and refund policy {policy.when} for {code} ({policy.version}): {policy.words}"
 
 
 def _activity(facts: DisputeFacts) -> str:

@@ -66,10 +66,14 @@ class Refund:
 
 @dataclass(frozen=True)
 class Policy:
-    """The cancellation and refund policy in force for the booking, in words."""
+    """The cancellation and refund policy for the booking, in words, and which one it is."""
 
     words: str
     version: str
+    # "applied when the booking was cancelled" (the terms kept with its refund), or "in force now"
+    # (we do not know which version the customer was shown when booking).
+    when: str = "in force now"
+    owed_minor: int | None = None  # what it gave back on cancellation, when it was applied
 
 
 @dataclass(frozen=True)
@@ -203,11 +207,21 @@ def _our_notes(code: str) -> list[Note]:
 
 
 def policy_for(booking: Booking | None) -> Policy | None:
-    """The cancellation and refund policy in force for the booking (refunds' policies), in words."""
+    """The policy applied when the booking was cancelled, else the one covering it now (refunds' policies)."""
     if booking is None:
         return None
+    from refunds.cancellation_quote import Terms, terms_in_words
+    from refunds.models import CancellationRefund
     from refunds.policies import policy_in_force
 
+    applied = CancellationRefund.objects.filter(booking_code=booking.code).exclude(terms={}).first()
+    if applied is not None:
+        return Policy(
+            words=terms_in_words(Terms.from_dict(applied.terms)),
+            version=applied.policy_version,
+            when="applied when the booking was cancelled",
+            owed_minor=applied.amount_minor,
+        )
     policy = policy_in_force(booking)
     if policy is None:
         return None

@@ -45,8 +45,11 @@ def _service(facts: DisputeFacts) -> str:
     if booking is None or booking.start_at is None:
         return "the booked service"
     when = timezone.localtime(booking.start_at, timezone.get_default_timezone()).strftime("%d %B %Y")
-    passed = booking.start_at <= timezone.now()
-    return f"the booked service on {when} ({'delivered as booked' if passed else 'still to come'})"
+    if booking.status in ("STOP", "VOID"):
+        state = "cancelled"
+    else:
+        state = "its date has passed" if booking.start_at <= timezone.now() else "still to come"
+    return f"the booked service on {when} ({state})"
 
 
 def _booking_line(facts: DisputeFacts) -> str:
@@ -70,8 +73,10 @@ def _fraudulent(facts: DisputeFacts) -> str:
         passed = [CHECK_NAMES.get(name, name) for name, v in sorted(pay.checks.items()) if v == "pass"]
         if passed:
             words.append(f"The card's {', '.join(passed)} check{'s' if len(passed) > 1 else ''} passed.")
-        if pay.three_d_secure in ("authenticated", "attempt_acknowledged"):
+        if pay.three_d_secure == "authenticated":
             words.append("The cardholder completed 3D Secure authentication.")
+        elif pay.three_d_secure == "attempt_acknowledged":
+            words.append("3D Secure authentication was attempted and acknowledged by the card issuer.")
     if facts.booking is not None and facts.booking.source_ip:
         words.append(f"The booking was made from IP address {facts.booking.source_ip}.")
     if facts.earlier_paid_bookings:
@@ -87,9 +92,15 @@ def _fraudulent(facts: DisputeFacts) -> str:
 def _not_received(facts: DisputeFacts) -> str:
     words = [_booking_line(facts)]
     b = facts.booking
-    if b is not None and b.status not in ("STOP", "VOID"):
-        words.append(f"The booking was never cancelled (status in our booking system: {b.status_name or b.status}).")
-    words.append("The service was available to the customer as booked; the booking details and notes are below.")
+    if b is not None and b.status in ("STOP", "VOID"):
+        words.append(f"The booking was cancelled (status in our booking system: {b.status_name or b.status}).")
+        words.append("The booking details, its cancellation and any refund are below.")
+    else:
+        if b is not None:
+            words.append(
+                f"The booking was never cancelled (status in our booking system: {b.status_name or b.status})."
+            )
+        words.append("The service was available to the customer as booked; the booking details and notes are below.")
     return " ".join(words)
 
 
@@ -97,14 +108,15 @@ def _credit_not_processed(facts: DisputeFacts) -> str:
     words = [_booking_line(facts)]
     refunded = sum(r.amount_minor for r in facts.refunds if r.status in ("succeeded", "pending"))
     case = facts.case
+    owed = facts.policy.owed_minor if facts.policy is not None else None
+    if owed is not None:
+        words.append(f"On cancellation our policy gave back {_money(owed, case.currency)}.")
     if refunded:
-        words.append(f"We have refunded {_money(refunded, case.currency)} so far, as our policy provides.")
-    elif facts.policy is not None:
-        words.append("No refund is owed under the cancellation policy in force when the customer booked.")
+        words.append(f"We have refunded {_money(refunded, case.currency)} so far.")
     else:
         words.append("No refund has been made for this booking.")
     if facts.policy is not None:
-        words.append(f"That policy: {facts.policy.words}")
+        words.append(f"The policy {facts.policy.when}: {facts.policy.words}")
     return " ".join(words)
 
 
@@ -124,8 +136,8 @@ def _duplicate(facts: DisputeFacts) -> str:
 
 def _unacceptable(facts: DisputeFacts) -> str:
     return (
-        f"{_booking_line(facts)} The service was delivered as described when booked; the customer raised no "
-        "complaint with us before the dispute (the booking's notes are below)."
+        f"{_booking_line(facts)} The service was as described when booked; the booking's notes, including any "
+        "contact with the customer, are below."
     )
 
 

@@ -64,7 +64,7 @@ def case_for(booking: Booking, reason: str) -> DisputeCase:
     [
         ("fraudulent", "uncategorized_text", "We believe the cardholder authorised this payment"),
         ("product_not_received", "uncategorized_text", "The booking was never cancelled (status in our booking"),
-        ("product_unacceptable", "uncategorized_text", "delivered as described"),
+        ("product_unacceptable", "uncategorized_text", "including any contact with the customer"),
         ("credit_not_processed", "refund_refusal_explanation", "No refund has been made for this booking"),
         ("subscription_canceled", "cancellation_rebuttal", "No refund has been made"),
         ("duplicate", "duplicate_charge_explanation", "This is the only payment for this booking"),
@@ -79,7 +79,7 @@ def test_each_reason_puts_its_rebuttal_in_the_field_stripe_reads_for_it(
     rebuttal = package.evidence[field]
     assert rebuttal.startswith("The disputed payment of CAD 186.90 (Stripe charge ch_1) paid for booking OLAB-011126")
     assert says in rebuttal
-    assert "delivered as booked" in rebuttal  # the service date has passed
+    assert "(its date has passed)" in rebuttal and "delivered" not in rebuttal  # we never claim what we did not see
     others = {"refund_refusal_explanation", "cancellation_rebuttal", "duplicate_charge_explanation"} - {field}
     assert all(package.evidence[name] == "" for name in others)
 
@@ -122,18 +122,46 @@ def test_a_payment_without_a_booking_says_what_is_missing() -> None:
     assert package.evidence["customer_name"] == "" and package.evidence["service_date"] == ""
 
 
-def test_the_policy_in_force_is_quoted_with_its_version_and_backs_a_refund_refusal(booking: Booking) -> None:
+def test_the_policy_is_quoted_with_its_version_and_never_claims_what_was_owed_unworked(booking: Booking) -> None:
     policy = CancellationPolicy.objects.create(name="Standard", currency="cad")
     PolicyTier.objects.create(policy=policy, min_days_before=30, refund_percent=100)
     PolicyTier.objects.create(policy=policy, min_days_before=7, refund_percent=50)
     package = build(gather(case_for(booking, "credit_not_processed")))
     words = policy.in_words()
     assert words.startswith("Cancelled 30 days or more before the start: 100 % refunded.")
-    expected = f"The cancellation and refund policy in force for OLAB-011126 ({policy.version()}): {words}"
+    expected = f"The cancellation and refund policy in force now for OLAB-011126 ({policy.version()}): {words}"
     assert package.evidence["cancellation_policy_disclosure"] == expected
     assert package.evidence["refund_policy_disclosure"] == expected
     refusal = package.evidence["refund_refusal_explanation"]
-    assert "No refund is owed under the cancellation policy in force when the customer booked." in refusal
-    assert refusal.endswith(f"That policy: {words}")
+    assert "No refund has been made for this booking." in refusal and "owed" not in refusal
+    assert refusal.endswith(f"The policy in force now: {words}")
     assert "say how and when the customer was shown the cancellation policy (the policy fields)" in package.gaps
     assert "no cancellation policy covers this booking" not in package.gaps
+
+
+def test_a_cancelled_booking_quotes_the_policy_as_applied_and_what_it_gave_back(booking: Booking) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from refunds.models import CancellationRefund
+
+    CancellationRefund.objects.create(
+        booking_code=booking.code,
+        policy_version="policy-9@abc",
+        terms={"tiers": [[7, 50]], "currency": "cad"},
+        currency="cad",
+        captured_minor=18690,
+        refunded_before_minor=0,
+        amount_minor=9345,
+        payments=[],
+        cancelled_at=timezone.now() - timedelta(days=3),
+        status="refunded",
+    )
+    Booking.objects.filter(pk=booking.pk).update(status="STOP")
+    booking.refresh_from_db()
+    package = build(gather(case_for(booking, "credit_not_processed")))
+    applied = "The cancellation and refund policy applied when the booking was cancelled for OLAB-011126 (policy-9@abc)"
+    assert package.evidence["cancellation_policy_disclosure"].startswith(applied)
+    refusal = package.evidence["refund_refusal_explanation"]
+    assert "On cancellation our policy gave back CAD 93.45." in refusal and "(cancelled)" in refusal
