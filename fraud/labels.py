@@ -70,14 +70,25 @@ def _charge_ids(stripe_object: dict[str, Any]) -> tuple[str, str]:
 # --- receivers (inside the Stripe handler's transaction) --------------------------------------------------
 
 
-def on_dispute(sender: Any, *, stripe_object: dict[str, Any], **kwargs: Any) -> None:
-    """A dispute for fraud is a fraud label; if it closes won, the cardholder's claim failed: legitimate."""
+# A dispute that ends like this was not fraud: the cardholder's claim failed (won), or an inquiry closed
+# without a chargeback (warning_closed).
+NOT_FRAUD_OUTCOMES = ("won", "warning_closed")
+
+
+def on_dispute(sender: Any, *, stripe_object: dict[str, Any], mirrored: Any = None, **kwargs: Any) -> None:
+    """A dispute for fraud is a fraud label; if it closes won, the cardholder's claim failed: legitimate.
+
+    The status is the mirror's (the dispute as it is now), not the event's: a replayed
+    `charge.dispute.created` after the win must not make the label fraud again.
+    """
     if stripe_object.get("reason") != "fraudulent":
         return
+    now = getattr(mirrored, "stripe_data", None) or {}
+    status = str(now.get("status") or stripe_object.get("status") or "")
     pi_id, charge_id = _charge_ids(stripe_object)
     record(
         booking_code=booking_of(pi_id, stripe_object.get("metadata")),
-        is_fraud=stripe_object.get("status") != "won",
+        is_fraud=status not in NOT_FRAUD_OUTCOMES,
         source=LabelSource.DISPUTE,
         source_id=str(stripe_object["id"]),
         payment_intent_id=pi_id,

@@ -144,6 +144,14 @@ def test_a_reviewer_edits_the_evidence_and_approves_over_http_and_stripe_has_it_
     # Won: the cardholder's fraud claim failed, so the booking is labelled legitimate.
     label = FraudLabel.objects.get(source=LabelSource.DISPUTE, source_id=case.dispute_id)
     assert label.is_fraud is False
+    # The opening event delivered again after the win: the label follows the dispute as it is now.
+    from django.core.management import call_command
+
+    call_command(
+        "replay_events", "--source", "stripe", "--type", "charge.dispute.created", "--status", "processed", "--sync"
+    )
+    label.refresh_from_db()
+    assert label.is_fraud is False
 
     # A worker that died after Stripe answered runs again: nothing is sent twice.
     child = Decision.objects.get(parent=item.decision, action=SUBMIT)
