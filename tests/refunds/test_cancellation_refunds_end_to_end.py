@@ -60,6 +60,27 @@ def paid_booking(sims: StandIns, client: Client, *, starts_in_days: int) -> str:
     return code
 
 
+def paid_in_two_payments(sims: StandIns, client: Client) -> tuple[str, Any]:
+    """A booking starting in 60 days: a 50.00 deposit taken at the desk through Stripe and recorded on the
+    booking in Checkfront, then the balance paid by the pay link two minutes later."""
+    code = new_booking(sims, start_date=(timezone.now() + timedelta(days=60)).date().isoformat())
+    deposit = stripe_gateway().create_payment_intent(
+        idempotency_key=f"test-deposit-{code}",
+        amount_minor=5000,
+        currency="cad",
+        payment_method_id="pm_card_visa",
+        confirm=True,
+        metadata={"checkfront_booking_id": code},
+    )
+    sims.checkfront.add_payment(code, amount="50.00", gateway_id=deposit.id)
+    sims.settle()
+    sims.stripe.advance_clock(120)
+    assert collection_of(code).amount_minor == PAID - 5000, "the pay link asks for the balance"
+    pay(client, collection_of(code), "pm_card_visa")
+    sims.settle()
+    return code, deposit
+
+
 def cancel(sims: StandIns, code: str) -> None:
     sims.checkfront.modify_booking(code, status_id="STOP")
     sims.settle()
@@ -119,23 +140,7 @@ def test_a_booking_paid_in_two_payments_is_refunded_across_them_newest_first(
     automate: StandIns,
     client: Client,
 ) -> None:
-    start = (timezone.now() + timedelta(days=60)).date().isoformat()
-    code = new_booking(automate, start_date=start)
-    # A 50.00 deposit taken at the desk through Stripe, recorded on the booking in Checkfront.
-    deposit = stripe_gateway().create_payment_intent(
-        idempotency_key=f"test-deposit-{code}",
-        amount_minor=5000,
-        currency="cad",
-        payment_method_id="pm_card_visa",
-        confirm=True,
-        metadata={"checkfront_booking_id": code},
-    )
-    automate.checkfront.add_payment(code, amount="50.00", gateway_id=deposit.id)
-    automate.settle()
-    automate.stripe.advance_clock(120)  # the balance is paid later
-    assert collection_of(code).amount_minor == PAID - 5000, "the pay link asks for the balance"
-    pay(client, collection_of(code), "pm_card_visa")
-    automate.settle()
+    code, deposit = paid_in_two_payments(automate, client)
     cancel(automate, code)
     row = CancellationRefund.objects.get(booking_code=code)
     balance_pi = collection_of(code).payment_intent_id
@@ -204,21 +209,7 @@ def test_when_one_part_of_a_two_payment_refund_fails_only_that_part_is_proposed_
 ) -> None:
     from payops.executors import executor_for
 
-    start = (timezone.now() + timedelta(days=60)).date().isoformat()
-    code = new_booking(automate, start_date=start)
-    deposit = stripe_gateway().create_payment_intent(
-        idempotency_key=f"test-deposit-{code}",
-        amount_minor=5000,
-        currency="cad",
-        payment_method_id="pm_card_visa",
-        confirm=True,
-        metadata={"checkfront_booking_id": code},
-    )
-    automate.checkfront.add_payment(code, amount="50.00", gateway_id=deposit.id)
-    automate.settle()
-    automate.stripe.advance_clock(120)
-    pay(client, collection_of(code), "pm_card_visa")
-    automate.settle()
+    code, deposit = paid_in_two_payments(automate, client)
     cancel(automate, code)
     row = CancellationRefund.objects.get(booking_code=code)
     [from_deposit] = stripe_refunds(deposit.id)
