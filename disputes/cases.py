@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from audit.models import Decision, Outcome, Route
 from disputes import actions, assessment, evidence
-from disputes.facts import Note, booking_code_for, gather
+from disputes.facts import Note, gather
 from disputes.models import FINAL_STATUSES, STRIPE_OPEN_STATUSES, CaseStatus, DisputeCase
+from payments.collection import booking_for_payment
 from payops.models import ReviewItem, ReviewStatus
 from payops.stripe_payloads import object_id
 
@@ -57,7 +58,7 @@ def open_case(dispute: dict[str, Any]) -> DisputeCase:
             dispute_id=str(dispute["id"]),
             charge_id=object_id(dispute.get("charge")),
             payment_intent_id=pi_id,
-            booking_code=booking_code_for(pi_id, dispute.get("metadata")),
+            booking_code=booking_for_payment(pi_id, dispute.get("metadata")),
             reason=str(dispute.get("reason") or "general"),
             inquiry=status.startswith("warning_"),
             opened_at=_at(dispute.get("created")) or timezone.now(),

@@ -103,24 +103,6 @@ class DisputeFacts:
         return next((p for p in self.payments if p.charge_id == self.case.charge_id), None)
 
 
-def booking_code_for(payment_intent_id: str, metadata: dict[str, Any] | None = None) -> str:
-    """The booking a payment was for: our collection's, else the PaymentIntent's metadata."""
-    if payment_intent_id:
-        code = (
-            PaymentCollection.objects.filter(payment_intent_id=payment_intent_id)
-            .values_list("booking_code", flat=True)
-            .first()
-        )
-        if code:
-            return str(code)
-        intent = stripe.PaymentIntent.objects.filter(id=payment_intent_id).first()
-        if intent is not None:
-            found = (intent.stripe_data.get("metadata") or {}).get(BOOKING_METADATA_KEY)
-            if found:
-                return str(found)
-    return str((metadata or {}).get(BOOKING_METADATA_KEY) or "")
-
-
 def _when(value: Any) -> datetime | None:
     if isinstance(value, int | float) and value > 0:
         from datetime import UTC

@@ -10,9 +10,8 @@ import logging
 from typing import Any
 
 from fraud.models import FraudLabel, LabelSource
-from payments.models import PaymentCollection
+from payments.collection import booking_for_payment
 from payops.stripe_payloads import object_id
-from payops.stripe_queries import BOOKING_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +44,8 @@ def record(
 
 
 def booking_of(payment_intent_id: str, metadata: dict[str, Any] | None = None) -> str:
-    """The booking a payment was for: our collection's, else the metadata's."""
-    if payment_intent_id:
-        code = (
-            PaymentCollection.objects.filter(payment_intent_id=payment_intent_id)
-            .values_list("booking_code", flat=True)
-            .first()
-        )
-        if code:
-            return str(code)
-    return str((metadata or {}).get(BOOKING_METADATA_KEY) or "")
+    """The booking a payment was for (payments' rule: our collection's, else the metadata's)."""
+    return booking_for_payment(payment_intent_id, metadata)
 
 
 def fraud_reported(payment_intent_id: str) -> str:

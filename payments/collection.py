@@ -241,3 +241,26 @@ def payment_canceled_at_stripe(*, payment_intent_id: str) -> None:
     if collection is not None:
         mark_canceled(collection)
         logger.info("collection for %s closed: %s was canceled at Stripe", collection.booking_code, payment_intent_id)
+
+
+def booking_for_payment(payment_intent_id: str, metadata: dict[str, Any] | None = None) -> str:
+    """The booking a payment was for: our collection's, else the mirrored PaymentIntent's metadata, else the
+    metadata given (an event's object); "" when none names one."""
+    from djstripe.models import PaymentIntent
+
+    from payops.stripe_queries import BOOKING_METADATA_KEY
+
+    if payment_intent_id:
+        code = (
+            PaymentCollection.objects.filter(payment_intent_id=payment_intent_id)
+            .values_list("booking_code", flat=True)
+            .first()
+        )
+        if code:
+            return str(code)
+        intent = PaymentIntent.objects.filter(id=payment_intent_id).first()
+        if intent is not None:
+            found = (intent.stripe_data.get("metadata") or {}).get(BOOKING_METADATA_KEY)
+            if found:
+                return str(found)
+    return str((metadata or {}).get(BOOKING_METADATA_KEY) or "")

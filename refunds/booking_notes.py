@@ -12,28 +12,19 @@ from typing import Any
 
 from audit.models import Decision
 from bookings.notes import note_for_decision
-from payments.models import PaymentCollection
+from payments.collection import booking_for_payment
 from payops.executors import executes
 from payops.policy_gate import Proposal, submit_proposal
-from payops.stripe_queries import BOOKING_METADATA_KEY
 from refunds.actions import RULES_VERSION, WORKFLOW, money
 
 NOTE_REFUND = "refunds.note_refund"
 
 
 def booking_of(refund: dict[str, Any]) -> str:
-    """The booking a refund belongs to: our pay link's, else the refund's or the payment's metadata."""
+    """The booking a refund belongs to: its payment's (payments' rule), else the refund's own metadata."""
     pi = refund.get("payment_intent")
     pi_id = str(pi.get("id") if isinstance(pi, dict) else pi or "")
-    code = PaymentCollection.objects.filter(payment_intent_id=pi_id).values_list("booking_code", flat=True).first()
-    if code:
-        return str(code)
-    from djstripe.models import PaymentIntent
-
-    metadata = (refund.get("metadata") or {}) | (
-        PaymentIntent.objects.filter(id=pi_id).values_list("metadata", flat=True).first() or {} if pi_id else {}
-    )
-    return str(metadata.get(BOOKING_METADATA_KEY) or "")
+    return booking_for_payment(pi_id, refund.get("metadata"))
 
 
 def propose_note(*, refund: dict[str, Any], kind: str, body: str, reason: str) -> Decision | None:
