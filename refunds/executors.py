@@ -31,13 +31,9 @@ def _left_to_refund(payment_intent_id: str) -> tuple[int, str]:
     return int(intent.get("amount_received") or 0) - refunded, "succeeded"
 
 
-def _ours(decision: Decision, pi_id: str) -> list[Any]:
-    """This decision's refunds of the payment, if an earlier run made them."""
-    return [
-        earlier
-        for earlier in stripe_gateway().list_refunds(payment_intent_id=pi_id)
-        if dict(earlier.to_dict().get("metadata") or {}).get("payops_decision_id") == str(decision.pk)
-    ]
+def _ours(decision: Decision, refunds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This decision's refunds among a payment's, if an earlier run made them."""
+    return [r for r in refunds if dict(r.get("metadata") or {}).get("payops_decision_id") == str(decision.pk)]
 
 
 def _targets(decision: Decision) -> list[str]:
@@ -54,10 +50,12 @@ def refund(decision: Decision) -> dict[str, Any]:
     made: list[Any] = []
     skipped: list[str] = []
     try:
-        earlier = {pi: _ours(decision, pi) for pi in targets}
+        # Each payment's refunds, read once: to find this decision's own, and for the cancellation's record.
+        listed = {pi: [r.to_dict() for r in stripe_gateway().list_refunds(payment_intent_id=pi)] for pi in targets}
+        earlier = {pi: _ours(decision, listed[pi]) for pi in targets}
         # Everything this decision asked for counts, failed or not: a refund the bank sent back is
         # proposed again on its own (refunds/failures.py), so it is never moved to another payment here.
-        asked = sum(int(r.amount) for rs in earlier.values() for r in rs)
+        asked = sum(int(r["amount"]) for rs in earlier.values() for r in rs)
         for pi in targets:
             if earlier[pi]:
                 made += earlier[pi]
@@ -84,21 +82,22 @@ def refund(decision: Decision) -> dict[str, Any]:
                     "payops_decided_by": "person" if decision.actor_type == ActorType.USER else "rules",
                 },
             )
-            made.append(done)
+            made.append(done.to_dict())
+            listed[pi].append(made[-1])
             asked += part
     except StripeGatewayError as exc:
         raise ExecutionError(str(exc), retryable=exc.retryable) from exc
     if not made:
         return {"skipped": "; ".join(skipped) or "nothing to refund"}
-    refunded = sum(int(r.amount) for r in made if r.status not in NOT_GIVEN)
-    ids = [str(r.id) for r in made]
+    refunded = sum(int(r["amount"]) for r in made if r["status"] not in NOT_GIVEN)
+    ids = [str(r["id"]) for r in made]
     _note(decision, refunded, ids)
-    _record(decision)
+    _record(decision, listed)
     return {
         "refund": ids[0],
         "refunds": ids,
         "amount_minor": refunded,
-        "status": made[0].status,
+        "status": made[0]["status"],
         "payment_intent_id": targets[0],
         **({"skipped": "; ".join(skipped)} if skipped else {}),
     }
@@ -122,20 +121,28 @@ def _cancellation_of(decision: Decision) -> CancellationRefund | None:
     return CancellationRefund.objects.filter(pk=row_id).first() if row_id else None
 
 
-def _refresh_from_stripe(row: CancellationRefund) -> CancellationRefund:
+def _refresh_from_stripe(
+    row: CancellationRefund, listed: dict[str, list[dict[str, Any]]] | None = None
+) -> CancellationRefund:
+    """The record worked out again from every payment's refunds; those already `listed` are not asked again."""
+    listed = listed or {}
     refunds = [
-        r.to_dict() for pi in row.payment_intent_ids for r in stripe_gateway().list_refunds(payment_intent_id=pi)
+        r
+        for pi in row.payment_intent_ids
+        for r in (
+            listed[pi] if pi in listed else [r.to_dict() for r in stripe_gateway().list_refunds(payment_intent_id=pi)]
+        )
     ]
     return records.refresh(row, refunds)
 
 
-def _record(decision: Decision) -> None:
+def _record(decision: Decision, listed: dict[str, list[dict[str, Any]]]) -> None:
     """A cancellation's refund: its record is worked out again from Stripe, and the customer is told once."""
     row = _cancellation_of(decision)
     if row is None:
         return
     try:
-        row = _refresh_from_stripe(row)
+        row = _refresh_from_stripe(row, listed)
     except StripeGatewayError as exc:
         raise ExecutionError(f"refunded, but the record could not be read back: {exc}", retryable=True) from exc
     if row.status != CancellationRefundStatus.REFUNDED or not row.refunded_minor:
