@@ -20,6 +20,7 @@ from payops.stripe_sim import restricted_keys
 from payops.stripe_sim.context import API_VERSION
 from payops.stripe_sim.control import PREFIX as CONTROL_PREFIX
 from payops.stripe_sim.errors import AuthenticationError, InvalidRequest, StripeError
+from payops.stripe_sim.faults import Fault
 from payops.stripe_sim.idempotency import fingerprint
 from payops.stripe_sim.ids import request_id as new_request_id
 from payops.stripe_sim.params import parse_form
@@ -53,6 +54,7 @@ class SimRequestHandler(TrackedRequestHandler):
     server_version = "stripe"
     access_log = logger
     server: SimHTTPServer
+    _lost_answer: Fault | None = None  # an "after" fault waiting for this request's answer
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -113,7 +115,9 @@ class SimRequestHandler(TrackedRequestHandler):
             self._send(status, payload, request_id=request_id)
             return
         fault = sim.faults.check(self.command, url.path)
-        if fault is not None:
+        # An "after" fault lets the request run, then replaces its answer (see _send_bytes).
+        self._lost_answer = fault if fault is not None and fault.after else None
+        if fault is not None and not fault.after:
             if fault.stall_seconds:
                 # Waits on the stop event so stopping the simulator ends a stall at once.
                 sim.stopping.wait(fault.stall_seconds)
@@ -230,6 +234,15 @@ class SimRequestHandler(TrackedRequestHandler):
         self._send_bytes(status, json.dumps(payload, indent=2).encode(), request_id=request_id, extra=extra)
 
     def _send_bytes(self, status: int, body: bytes, *, request_id: str, extra: dict[str, str] | Any = None) -> None:
+        lost, self._lost_answer = self._lost_answer, None
+        if lost is not None:
+            # The request ran (its write is stored, its idempotent answer saved); the caller hears only the fault.
+            if lost.stall_seconds:
+                self.server.sim.stopping.wait(lost.stall_seconds)
+            # A stall alone: the answer comes late, after the client gave up.
+            if lost.error is not None:
+                status, extra = lost.error.status, lost.error.headers
+                body = json.dumps(lost.error.body(request_id), indent=2).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

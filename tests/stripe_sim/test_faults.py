@@ -81,3 +81,39 @@ def test_share_and_bad_rules(stripe_sim: StripeSimulator) -> None:
         stripe_sim.set_faults({"status": 418})
     with pytest.raises(ValueError):
         stripe_sim.set_faults({"status": 500, "colour": "red"})
+
+
+@pytest.mark.parametrize("status", [500, 502])
+def test_an_answer_lost_after_the_write_and_the_retry_gets_the_stored_one(
+    stripe_client: stripe.StripeClient, stripe_sim: StripeSimulator, status: int
+) -> None:
+    stripe_sim.set_faults({"status": status, "count": 1, "after": True, "path_prefix": "/v1/customers"})
+    with pytest.raises(stripe.APIError) as caught:
+        stripe_client.v1.customers.create({"email": "a@example.com"}, {"idempotency_key": "lost-1"})
+    assert caught.value.http_status == status
+    assert len(stripe_client.v1.customers.list().data) == 1  # the write happened all the same
+    again = stripe_client.v1.customers.create({"email": "a@example.com"}, {"idempotency_key": "lost-1"})
+    assert again.last_response is not None and again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert [c.id for c in stripe_client.v1.customers.list().data] == [again.id]
+
+
+def test_a_timeout_after_the_write(stripe_sim: StripeSimulator) -> None:
+    stripe_sim.set_faults({"stall_seconds": 1.0, "count": 1, "after": True})
+    impatient = stripe.StripeClient(
+        "sk_test_late", base_addresses={"api": stripe_sim.url}, http_client=stripe.RequestsClient(timeout=0.3)
+    )
+    with pytest.raises(stripe.APIConnectionError):
+        impatient.v1.customers.create({}, {"idempotency_key": "late-1", "max_network_retries": 0})
+    # Already stored when the client gave up: no waiting for the stall to end.
+    assert len(impatient.v1.customers.list().data) == 1
+
+
+def test_a_429_can_say_when_to_come_back(stripe_client: stripe.StripeClient, stripe_sim: StripeSimulator) -> None:
+    stripe_sim.set_faults({"status": 429, "count": 1, "retry_after": 2})
+    with pytest.raises(stripe.RateLimitError) as caught:
+        stripe_client.v1.customers.list()
+    assert caught.value.headers is not None and caught.value.headers["Retry-After"] == "2"
+    with pytest.raises(ValueError):
+        stripe_sim.set_faults({"stall_seconds": 1, "retry_after": 2})
+    with pytest.raises(ValueError):
+        stripe_sim.set_faults({"status": 500, "after": "yes"})
