@@ -36,7 +36,11 @@ def stuck_report() -> str:
             "action", "booking_id", "outcome", "attempts", "outcome_detail"
         )[:10]
     )
-    return f"events waiting: {[e[:4] + (str(e[4])[-300:],) for e in events]}; decisions waiting: {decisions}"
+    return f"events waiting: {[(*e[:4], str(e[4])[-300:]) for e in events]}; decisions waiting: {decisions}"
+
+
+def _nothing_in_flight() -> bool:
+    return not InboundEvent.objects.filter(status__in=_IN_FLIGHT_EVENTS).exists()
 
 
 def _time_passes() -> int:
@@ -60,8 +64,7 @@ def settle_until_quiet(sims: StandIns, *, timeout: float = 120, context: str = "
     while quiet_rounds < 2:
         assert time.monotonic() < deadline, f"{context}: not settled after {timeout:.0f} s; {stuck_report()}"
         delivered = sims.checkfront.wait_for_webhooks(timeout=10) and sims.stripe.wait_for_webhooks(timeout=10)
-        in_flight = InboundEvent.objects.filter(status__in=_IN_FLIGHT_EVENTS)
-        assert wait_until(lambda: not in_flight.exists(), timeout=20), f"{context}: {stuck_report()}"
+        assert wait_until(_nothing_in_flight, timeout=20), f"{context}: {stuck_report()}"
         if _time_passes() or not delivered:
             quiet_rounds = 0
             continue
