@@ -77,7 +77,11 @@ def _render(request: HttpRequest, page: PayPage) -> HttpResponse:
         # Stripe.js sends the customer back here after a bank check; the page then shows the outcome.
         "return_url": f"{settings.PAYOPS_PUBLIC_URL}{request.path}",
     }
-    return render(request, "payments/pay.html", context, status=status)
+    response = render(request, "payments/pay.html", context, status=status)
+    if context["stripe_key"] and page.state == PayPageState.OPEN:
+        # Stripe.js and its frames: the only outside origins a PayOps page may use.
+        setattr(response, "_csp_update", settings.STRIPE_JS_CSP)  # noqa: B010 - read by django-csp's middleware
+    return response
 
 
 def _is_uuid(value: str) -> bool:

@@ -7,10 +7,12 @@ and Checkfront stand-ins. The README lists every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from payops.env import env_bool, env_int, env_list, env_str
@@ -26,9 +28,7 @@ DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED = DEBUG and not DATABASE_URL
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG=false")
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -60,10 +60,16 @@ INSTALLED_APPS = [
     "refunds",
     "disputes",
     "console",
+    "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer; the admin's relaxation is set
+    # on its answers by the next one, before this one writes the header.
+    "csp.middleware.CSPMiddleware",
+    "payops.csp_scopes.AdminStylesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "payops.urls"
@@ -137,14 +145,82 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login throttling (django-axes, counted in the database so every gunicorn
+# worker sees the same count): this many failed logins for one username, or
+# from one client address, lock that username or address out for the
+# lockout time, even with the right password. A failure while locked out
+# starts the lockout again. Unlock early with `manage.py axes_reset_username`
+# / `axes_reset_ip` or by deleting the attempt in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PAYOPS_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PAYOPS_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "payops.login_throttle.locked_out"
+# REMOTE_ADDR, or behind the TLS proxy the address it appended to
+# X-Forwarded-For: a client cannot spoof its way around the count.
+AXES_CLIENT_IP_CALLABLE = "payops.client_ip.client_ip"
+
+# --- Security headers and cookies -----------------------------------------
+
+# With DEBUG off PayOps assumes HTTPS: secure cookies, a redirect from plain
+# HTTP and HSTS for a year, each of which the environment can turn down.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
+# No script reads the CSRF cookie: pages carry the token in the form and in hx-headers.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+# On by default: the console's subdomains are not expected to serve plain HTTP.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a commitment that outlives this setting (anyone may submit a
+# domain that sends it; removal takes months): opt in explicitly.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     # The proxy terminates TLS and says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    PAYOPS_BEHIND_PROXY = True
+else:
+    PAYOPS_BEHIND_PROXY = False
+
+# Content-Security-Policy: scripts and styles only from our own static files,
+# no inline code, no eval; the same in DEBUG so the browser tests and the demo
+# see any violation. The pay page adds Stripe.js's origins (STRIPE_JS_CSP)
+# when it loads Stripe.js; the admin's few inline styles are allowed on
+# /admin/ only (payops/csp_scopes.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({} if DEBUG else {"upgrade-insecure-requests": True}),
+    },
+}
+# What Stripe.js needs on the pay page (Stripe's published CSP list, without
+# the Google Maps address autocomplete the page does not use).
+STRIPE_JS_CSP = {
+    "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
+}
 
 # --- I18n and time --------------------------------------------------------
 
@@ -219,6 +295,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payops.tasks.sweep_executions",
         "schedule": env_int("INBOX_SWEEP_INTERVAL_SECONDS", 30, minimum=1),
     },
+    "audit-seal": {"task": "audit.tasks.seal_decisions", "schedule": 30},
 }
 
 # --- Webhook inbox --------------------------------------------------------
@@ -341,6 +418,32 @@ CELERY_BEAT_SCHEDULE["checkfront-sync"] = {
     "task": "bookings.tasks.sync_checkfront",
     "schedule": CHECKFRONT_SYNC_INTERVAL_SECONDS,
 }
+
+# --- Secrets in production --------------------------------------------------
+
+# With DEBUG off no development or stand-in credential applies (see EMBEDDED),
+# so a secret left unset would fail only later, at the first call or delivery.
+# Refuse to start instead, naming every one that is missing. Checkfront's are
+# needed once PayOps is pointed at a Checkfront; SMTP's password once a user is.
+if not DEBUG:
+    _required = {
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+        "STRIPE_WEBHOOK_SECRETS": STRIPE_WEBHOOK_SECRETS,
+    }
+    if CHECKFRONT_API_BASE:
+        _required |= {
+            "CHECKFRONT_API_KEY": CHECKFRONT_API_KEY,
+            "CHECKFRONT_API_SECRET": CHECKFRONT_API_SECRET,
+            "CHECKFRONT_WEBHOOK_TOKENS": CHECKFRONT_WEBHOOK_TOKENS,
+        }
+    if EMAIL_HOST_USER:
+        _required["EMAIL_HOST_PASSWORD"] = EMAIL_HOST_PASSWORD
+    _missing = [name for name, value in _required.items() if not value]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG=false needs these from the environment (or NAME_FILE): " + ", ".join(_missing)
+        )
 
 # --- Logging --------------------------------------------------------------
 
