@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from bookings.webhook_formats import BodyFormatError, parse_body
-from payops.webhook_verifiers import InboundRequest, VerifiedEvent, WebhookRejected
+from payops.webhook_verifiers import InboundRequest, VerifiedEvent, WebhookRejected, storable_problem
 
 
 def verify_checkfront(request: InboundRequest) -> VerifiedEvent:
@@ -32,6 +32,10 @@ def verify_checkfront(request: InboundRequest) -> VerifiedEvent:
         payload = parse_body(request.body, request.headers.get("Content-Type", ""))
     except BodyFormatError as exc:
         raise WebhookRejected(str(exc)) from exc
+    # Before classify hashes it: a payload too deep or unstorable is refused with its reason.
+    problem = storable_problem(payload)
+    if problem:
+        raise WebhookRejected(problem)
     event_type, event_id = classify(payload)
     return VerifiedEvent(event_id=event_id, event_type=event_type, payload=payload)
 

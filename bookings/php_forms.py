@@ -13,17 +13,22 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 _SEGMENT = re.compile(r"\[([^\]]*)\]")
+# No form PayOps or Checkfront sends nests deeper than a few levels; deeper would overflow the stack.
+MAX_KEY_DEPTH = 32
 
 
 def parse_php_query(text: str, *, strict: bool = False) -> dict[str, Any]:
     """Parse as PHP fills $_POST: later keys win, `a[]` appends, `a[0]`..`a[n]` become a list.
 
     strict=True raises ValueError on a malformed body instead of guessing.
+    A key nested deeper than MAX_KEY_DEPTH raises ValueError either way.
     """
     result: dict[str, Any] = {}
     for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=strict, max_num_fields=5000):
         head, bracket, rest = key.partition("[")
         path = [head, *_SEGMENT.findall(bracket + rest)] if bracket else [head]
+        if len(path) > MAX_KEY_DEPTH:
+            raise ValueError(f"a key is nested deeper than {MAX_KEY_DEPTH} levels")
         node = result
         for depth, part in enumerate(path):
             if part == "":

@@ -43,21 +43,28 @@ def _decode(body: bytes) -> str:
 
 def _json(text: str) -> dict[str, Any]:
     try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BodyFormatError(f"body is not valid JSON: {exc}") from exc
+        payload = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad syntax, NaN/Infinity and integers longer than Python parses.
+        raise BodyFormatError(f"body is not valid JSON: {exc or 'nested too deeply'}") from exc
     if not isinstance(payload, dict):
         raise BodyFormatError("body must be a JSON object")
     return payload
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _xml(text: str) -> dict[str, Any]:
     try:
         # defusedxml refuses entity expansion and external references.
         root = ElementTree.fromstring(text)
+        rendered = _element(root)
     except (ElementTree.ParseError, DefusedXmlException) as exc:
         raise BodyFormatError(f"body is not valid XML: {exc}") from exc
-    rendered = _element(root)
+    except RecursionError as exc:
+        raise BodyFormatError("body is not valid XML: nested too deeply") from exc
     return rendered if isinstance(rendered, dict) else {"value": rendered}
 
 

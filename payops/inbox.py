@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from payops.models import InboundEvent
 from payops.trace import bound_trace, new_trace_id
-from payops.webhook_verifiers import VERIFIERS, InboundRequest, VerifiedEvent, WebhookRejected
+from payops.webhook_verifiers import (
+    VERIFIERS,
+    InboundRequest,
+    VerifiedEvent,
+    WebhookRejected,
+    storable_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +34,18 @@ def receive_webhook(*, source: str, request: InboundRequest) -> tuple[InboundEve
     if len(request.body) > limit:
         raise WebhookRejected(f"body is larger than {limit} bytes", status=413)
     verified = verifier(request)
+    _refuse_unstorable(verified)
     return store_event(source=source, verified=verified)
+
+
+def _refuse_unstorable(verified: VerifiedEvent) -> None:
+    """Whatever the source, what the database would refuse is refused here with a reason, not a 500."""
+    problem = storable_problem(verified.payload)
+    if problem:
+        raise WebhookRejected(problem)
+    for name, value, limit in (("event id", verified.event_id, 255), ("event type", verified.event_type, 128)):
+        if not value or len(value) > limit or not value.isprintable():
+            raise WebhookRejected(f"the {name} must be 1 to {limit} printable characters")
 
 
 def store_event(*, source: str, verified: VerifiedEvent, processed_here: bool = False) -> tuple[InboundEvent, bool]:

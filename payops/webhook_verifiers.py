@@ -69,6 +69,36 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+# Far deeper than any Stripe or Checkfront event nests; Python's JSON parser and encoder recurse.
+MAX_PAYLOAD_DEPTH = 32
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_problem(payload: Any) -> str | None:
+    """Why a parsed payload cannot be stored as JSON in every database we run on, or None.
+
+    PostgreSQL's jsonb refuses NUL characters and lone surrogates (both can be
+    written escaped in JSON), SQLite and PostgreSQL both refuse NaN and
+    Infinity, and a deeply nested value overflows Python's stack.
+    """
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_PAYLOAD_DEPTH:
+                return f"body is nested deeper than {MAX_PAYLOAD_DEPTH} levels"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                if isinstance(key, str) and _UNSTORABLE_TEXT.search(key):
+                    return "body contains a NUL character or a lone surrogate"
+                stack.append((child, depth + 1))
+        elif isinstance(value, str) and _UNSTORABLE_TEXT.search(value):
+            return "body contains a NUL character or a lone surrogate"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "body contains NaN or Infinity"
+    return None
+
+
 def required_text(payload: Mapping[str, Any], key: str, *, max_length: int) -> str:
     value = payload.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -127,11 +157,29 @@ def verify_stripe(request: InboundRequest) -> VerifiedEvent:
     if not any(hmac.compare_digest(e, s) for e in expected for s in signatures):
         raise WebhookRejected("no Stripe-Signature v1 signature matches", status=401)
     payload = parse_json_object(body)
-    return VerifiedEvent(
+    verified = VerifiedEvent(
         event_id=required_text(payload, "id", max_length=255),
         event_type=required_text(payload, "type", max_length=128),
         payload=payload,
     )
+    _check_stripe_envelope(payload)
+    return verified
+
+
+# Up to the year 9999, as far as Python's datetime (and so dj-stripe) reads a timestamp.
+_MAX_TIMESTAMP = 253_402_300_799
+
+
+def _check_stripe_envelope(payload: Mapping[str, Any]) -> None:
+    """The parts of an event processing reads blindly. Refused now, not failed on every retry later."""
+    created = payload.get("created")
+    if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created <= _MAX_TIMESTAMP:
+        raise WebhookRejected("field 'created' must be a Unix timestamp")
+    data = payload.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookRejected("field 'data.object' must be an object")
+    if not isinstance(payload.get("livemode", False), bool):
+        raise WebhookRejected("field 'livemode' must be true or false")
 
 
 # Other sources register theirs at startup (bookings/apps.py for Checkfront).
