@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class AppendOnlyError(Exception):
@@ -73,6 +74,28 @@ class DecisionQuerySet(models.QuerySet["Decision"]):
         if forbidden:
             raise AppendOnlyError(f"Decision fields are fixed once written: {sorted(forbidden)}")
         return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(
+        self,
+        objs: Any,
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Any = None,
+        unique_fields: Any = None,
+    ) -> Any:
+        # An upsert (INSERT ... ON CONFLICT DO UPDATE) is an update by another name.
+        forbidden = set(update_fields or []) - OUTCOME_FIELDS
+        if update_conflicts and forbidden:
+            raise AppendOnlyError(f"Decision fields are fixed once written: {sorted(forbidden)}")
+        return super().bulk_create(
+            objs,
+            batch_size=batch_size,
+            ignore_conflicts=ignore_conflicts,
+            update_conflicts=update_conflicts,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
 
 
 class Decision(models.Model):
@@ -170,3 +193,62 @@ class Decision(models.Model):
         the proposal's key, so two approvals racing cannot both move money.
         """
         return f"payops-decision-{self.parent_id or self.id}"
+
+
+# Once an outcome is one of these, nothing on the row changes again.
+FINAL_OUTCOMES = frozenset({Outcome.EXECUTED, Outcome.FAILED, Outcome.REJECTED, Outcome.EXPIRED, Outcome.LOGGED})
+
+
+class SealPart(models.TextChoices):
+    DECIDED = "decided", "What was decided"
+    SETTLED = "settled", "Its final outcome"
+
+
+class AuditSealQuerySet(models.QuerySet["AuditSeal"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit seals are never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit seals are never deleted")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise AppendOnlyError("Audit seals are never changed")
+
+
+class AuditSeal(models.Model):
+    """One link of the hash chain over the Decision log (see audit/sealing.py). Append-only too.
+
+    A link seals one part of one decision: what was decided (at insert), or its
+    final outcome (once it has one). Its digest covers the previous link's
+    digest, so changing, removing or reordering any link breaks every later one.
+    """
+
+    seq = models.PositiveBigIntegerField(primary_key=True, help_text="Position in the chain, from 1, no gaps")
+    # The (decision, part) unique index serves lookups by decision.
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="seals", db_index=False)
+    part = models.CharField(max_length=8, choices=SealPart.choices)
+    payload = models.TextField(help_text="The sealed fields as canonical JSON")
+    # Unique: two links after the same one would be a fork.
+    previous_digest = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64, unique=True)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[AuditSealQuerySet] = AuditSealQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["seq"]
+        base_manager_name = "objects"
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "part"], name="audit_seal_one_link_per_part"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.part} {self.decision_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("force_update") or not self._state.adding:
+            raise AppendOnlyError("Audit seals are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit seals are never deleted")

@@ -9,25 +9,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.models import AppendOnlyError, Decision, Mode, Outcome, Route
+from audit.models import AppendOnlyError, Decision, Outcome, Route
+from tests.audit.decisions import make_decision
 
 pytestmark = pytest.mark.django_db
-
-
-def make_decision(**fields: Any) -> Decision:
-    values: dict[str, Any] = {
-        "trace_id": "t1",
-        "workflow": "dunning",
-        "booking_id": "BK1",
-        "action": "retry_payment",
-        "reason": "soft decline",
-        "mode": Mode.SUGGEST,
-        "route": Route.QUEUE,
-        "outcome": Outcome.QUEUED,
-        "confidence": 0.7,
-        **fields,
-    }
-    return Decision.objects.create(**values)
 
 
 def test_filling_in_the_outcome_is_allowed() -> None:
@@ -124,3 +109,51 @@ def test_a_final_outcome_is_final_in_the_database() -> None:
     assert Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.EXECUTED) == 1
     with pytest.raises(DatabaseError), transaction.atomic():
         Decision.objects.filter(pk=decision.pk).update(outcome=Outcome.PENDING)
+
+
+def test_a_final_outcome_keeps_its_detail_time_and_attempts_in_the_database() -> None:
+    from django.db import DatabaseError
+
+    decision = make_decision(outcome=Outcome.PENDING, route=Route.EXECUTE)
+    done = timezone.now()
+    Decision.objects.filter(pk=decision.pk).update(
+        outcome=Outcome.EXECUTED, outcome_detail={"charge": "ch_1"}, outcome_at=done
+    )
+    for change in (
+        {"outcome_detail": {"charge": "ch_2"}},
+        {"outcome_at": None},
+        {"attempts": 5},
+        {"outcome": Outcome.PENDING},
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            Decision.objects.filter(pk=decision.pk).update(**change)
+    decision.refresh_from_db()
+    assert (decision.outcome, decision.outcome_detail, decision.outcome_at, decision.attempts) == (
+        Outcome.EXECUTED,
+        {"charge": "ch_1"},
+        done,
+        0,
+    )
+
+
+def test_an_upsert_cannot_rewrite_a_decision() -> None:
+    decision = make_decision()
+    rewrite = Decision(pk=decision.pk, trace_id="t1", workflow="dunning", action="x", reason="rewritten")
+    with pytest.raises(AppendOnlyError):
+        Decision.objects.bulk_create([rewrite], update_conflicts=True, update_fields=["reason"], unique_fields=["id"])
+    decision.refresh_from_db()
+    assert decision.reason == "soft decline"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sealed_decision_cannot_be_deleted_with_raw_sql() -> None:
+    """PostgreSQL's trigger refuses at once; on SQLite the seal's foreign key refuses at commit."""
+    from django.db import DatabaseError, connection
+
+    from audit.sealing import seal_decisions
+
+    decision = make_decision()
+    seal_decisions()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_decision WHERE id = %s", [decision.pk.hex])
+    assert Decision.objects.filter(pk=decision.pk).exists()

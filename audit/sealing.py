@@ -1,0 +1,195 @@
+"""The hash chain over the Decision log: what a link seals, its digest, and the sealer that appends links.
+
+Each decision gets a "decided" link (every field but the outcome) once it is
+committed, and a "settled" link (the outcome fields) once its outcome is
+final. A link's digest covers the previous link's digest, its own position
+and the sealed fields as canonical JSON, so a row changed behind the
+application's back no longer matches its link, and a changed or removed link
+breaks the chain after it. Sealing runs in the background (audit.tasks),
+never at insert time, so the webhook-to-decision path does not wait for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from audit.models import FINAL_OUTCOMES, OUTCOME_FIELDS, AuditSeal, Decision, SealPart
+
+# The fields each part seals, fixed here rather than read from the model: a
+# new column must be a deliberate choice (tests/audit check every column is
+# in one list), and the links sealed before it keep verifying.
+DECIDED_FIELDS = (
+    "id", "trace_id", "workflow", "booking_id", "stripe_ids", "action", "params", "amount_minor", "currency",
+    "reason", "reasons", "score", "confidence", "model_version", "mode", "route", "route_reason", "actor_type",
+    "actor_id", "parent_id", "created_at",
+)  # fmt: skip
+SETTLED_FIELDS = tuple(sorted(OUTCOME_FIELDS))
+PART_FIELDS = {SealPart.DECIDED: DECIDED_FIELDS, SealPart.SETTLED: SETTLED_FIELDS}
+GENESIS = "0" * 64
+BATCH_SIZE = 1000
+# Any constant that no other code uses as an advisory lock key.
+_SEALER_LOCK_KEY = 7_415_020_260_911
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def payload_of(row: dict[str, Any], part: str) -> str:
+    """The canonical JSON of one part of a decision row (as read from the database)."""
+    fields = {name: _plain(row[name]) for name in PART_FIELDS[SealPart(part)]}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest_of(*, previous: str, seq: int, part: str, decision_id: str, payload: str) -> str:
+    text = f"{previous}\n{seq}\n{part}\n{decision_id}\n{payload}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def link_digest(link: AuditSeal) -> str:
+    """What this link's digest must be, recomputed from the link's own columns."""
+    return digest_of(
+        previous=link.previous_digest,
+        seq=link.seq,
+        part=link.part,
+        decision_id=str(link.decision_id),
+        payload=link.payload,
+    )
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    digest: str
+
+
+def chain_head() -> ChainHead:
+    last = AuditSeal.objects.order_by("-seq").values("seq", "digest").first()
+    return ChainHead(seq=last["seq"], digest=last["digest"]) if last else ChainHead(seq=0, digest=GENESIS)
+
+
+def _sealed(part: str) -> Exists:
+    return Exists(AuditSeal.objects.filter(decision=OuterRef("pk"), part=part))
+
+
+def _lock_the_chain() -> None:
+    # One sealer at a time, so two never read the same head and race for the
+    # next seq (the unique seq and previous_digest would refuse the loser's
+    # links anyway). SQLite needs nothing: our transactions BEGIN IMMEDIATE,
+    # which already serialises writers.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK_KEY])
+
+
+def _append(head: ChainHead, rows: Iterable[tuple[dict[str, Any], str]], now: datetime) -> list[AuditSeal]:
+    links = []
+    seq, previous = head.seq, head.digest
+    for row, part in rows:
+        seq += 1
+        payload = payload_of(row, part)
+        digest = digest_of(previous=previous, seq=seq, part=part, decision_id=str(row["id"]), payload=payload)
+        links.append(
+            AuditSeal(
+                seq=seq,
+                decision_id=row["id"],
+                part=part,
+                payload=payload,
+                previous_digest=previous,
+                digest=digest,
+                sealed_at=now,
+            )
+        )
+        previous = digest
+    return AuditSeal.objects.bulk_create(links)
+
+
+ROW_FIELDS = (*DECIDED_FIELDS, *SETTLED_FIELDS)
+_ORDER = ("created_at", "id")
+
+
+def _after(key: tuple[datetime, UUID] | None) -> Q:
+    if key is None:
+        return Q()
+    created_at, pk = key
+    return Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
+
+
+def _seal_decided_batch(after: tuple[datetime, UUID] | None, size: int) -> tuple[int, tuple[datetime, UUID] | None]:
+    """Seal up to `size` unsealed decisions (and the outcome of those already final). Returns (links, last key)."""
+    with transaction.atomic():
+        _lock_the_chain()
+        rows = list(
+            Decision.objects.filter(_after(after))
+            .filter(~_sealed(SealPart.DECIDED))
+            .order_by(*_ORDER)
+            .values(*ROW_FIELDS)[:size]
+        )
+        if not rows:
+            return 0, None
+        parts = []
+        for row in rows:
+            parts.append((row, SealPart.DECIDED))
+            if row["outcome"] in FINAL_OUTCOMES:
+                parts.append((row, SealPart.SETTLED))
+        links = _append(chain_head(), parts, timezone.now())
+    last = rows[-1]
+    return len(links), (last["created_at"], last["id"])
+
+
+def _seal_settled_batch(after: tuple[datetime, UUID] | None, size: int) -> tuple[int, tuple[datetime, UUID] | None]:
+    """Seal the outcome of up to `size` decisions that became final after their "decided" link."""
+    with transaction.atomic():
+        _lock_the_chain()
+        rows = list(
+            Decision.objects.filter(_after(after))
+            .filter(_sealed(SealPart.DECIDED), ~_sealed(SealPart.SETTLED), outcome__in=FINAL_OUTCOMES)
+            .order_by(*_ORDER)
+            .values(*ROW_FIELDS)[:size]
+        )
+        if not rows:
+            return 0, None
+        links = _append(chain_head(), [(row, SealPart.SETTLED) for row in rows], timezone.now())
+    last = rows[-1]
+    return len(links), (last["created_at"], last["id"])
+
+
+@dataclass(frozen=True)
+class SealReport:
+    links: int
+    head: ChainHead
+
+
+def seal_decisions(*, batch_size: int = BATCH_SIZE, progress: Callable[[str], None] | None = None) -> SealReport:
+    """Append links for every decision not yet sealed and every outcome newly final, in batches.
+
+    Each batch is its own short transaction, so writers wait at most one batch
+    on SQLite. Within a run the batches walk forward by (created_at, id); a
+    decision committed late with an earlier created_at is found by the next
+    run, whose first batch looks at every unsealed decision.
+    """
+    say = progress or (lambda _: None)
+    total = 0
+    for seal_batch in (_seal_decided_batch, _seal_settled_batch):
+        after: tuple[datetime, UUID] | None = None
+        while True:
+            count, after = seal_batch(after, batch_size)
+            total += count
+            if after is None:
+                break
+            say(f"  sealed {total} links")
+    return SealReport(links=total, head=chain_head())
