@@ -72,7 +72,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import redis
@@ -430,16 +430,29 @@ class Sample:
         }  # fmt: skip
 
 
+class RequestBuilder(Protocol):
+    """What a Segment sends: RequestFactory here, bench/load_webhooks.py's mixed events there."""
+
+    port: int
+
+    def build(self, endpoint: str, event_id: str) -> bytes: ...
+
+
 class Segment:
     """One bounded burst of requests to one endpoint, sent by a pool of threads."""
 
-    def __init__(self, *, factory: RequestFactory, endpoint: str, ids: list[str], threads: int,
-                 rate: float | None, max_seconds: float, timeout: float) -> None:  # fmt: skip
+    def __init__(self, *, factory: RequestBuilder, endpoint: str, ids: list[str], threads: int,
+                 rate: float | None, max_seconds: float, timeout: float,
+                 offsets: list[float] | None = None) -> None:  # fmt: skip
         self.factory = factory
         self.endpoint = endpoint
         self.ids = ids
         self.threads = max(1, min(threads, len(ids)))
-        self.rate = rate  # None: closed loop
+        self.rate = rate  # None: closed loop (unless offsets are given)
+        # Open loop on a given schedule: request i is due offsets[i] seconds after the start
+        # (sorted; equal offsets are sent at the same moment by different threads).
+        self.offsets = offsets
+        self.sent_indices: list[int] = []  # parallel to results: which of ids each result is for
         self.max_seconds = max_seconds
         self.timeout = timeout
         self.lock = threading.Lock()
@@ -453,12 +466,19 @@ class Segment:
             self.next_index += 1
             return self.next_index - 1
 
+    def _due(self, t0: float, i: int) -> float | None:
+        """When request i is due (open loop), or None (closed loop: as soon as a thread is free)."""
+        if self.offsets is not None:
+            return t0 + self.offsets[i]
+        return None if self.rate is None else t0 + i / self.rate
+
     def _worker(self, t0: float, deadline: float) -> None:
         local: list[tuple[float, float, int | str, float]] = []
+        indices: list[int] = []
         while (i := self._take()) is not None:
             lag = 0.0
-            if self.rate is not None:
-                due = t0 + i / self.rate
+            due = self._due(t0, i)
+            if due is not None:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
@@ -472,8 +492,10 @@ class Segment:
             except (OSError, ValueError) as exc:
                 status = f"{type(exc).__name__}: {exc}"
             local.append((start, time.perf_counter(), status, lag))
+            indices.append(i)
         with self.lock:
             self.results.extend(local)
+            self.sent_indices.extend(indices)
 
     def run(self, sample: Sample | None = None, meter: CpuMeter | None = None) -> None:
         before = meter.snapshot() if meter and sample else None
@@ -517,7 +539,7 @@ class Segment:
             if isinstance(status, int) and 200 <= status < 300:
                 ok += 1
                 s.latencies.append(end - start)
-                if self.rate is not None:
+                if self.rate is not None or self.offsets is not None:
                     s.sched_latencies.append(end - start + lag)
             elif len(s.errors) < 5:
                 s.errors.append(str(status))
@@ -569,6 +591,7 @@ def server_env(db_name: str, var_dir: Path) -> dict[str, str]:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="bench-" + secrets.token_hex(24),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy in front
         PAYOPS_VAR_DIR=str(var_dir),
         PYTHONDONTWRITEBYTECODE="1",
     )
