@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -21,3 +22,17 @@ def locked_out(
         "locked_out_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
     }
     return render(request, "registration/login.html", context, status=429)
+
+
+def counted_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The username a login attempt is counted under: as typed, cut to the longest a username can be.
+
+    Django's login form does not enforce the username's length, and a longer
+    name than the attempt table holds would fail to save (a 500 on PostgreSQL).
+    No real username is longer, so cutting merges only names that cannot exist.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    username = credentials.get(field) if credentials else request.POST.get(field)
+    if username is None:
+        return None
+    return str(username)[: User._meta.get_field("username").max_length]

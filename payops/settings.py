@@ -160,6 +160,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("PAYOPS_LOGIN_LOCKOUT_MINUTES", 15
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "payops.login_throttle.locked_out"
+AXES_USERNAME_CALLABLE = "payops.login_throttle.counted_username"
 # REMOTE_ADDR, or behind the TLS proxy the address it appended to
 # X-Forwarded-For: a client cannot spoof its way around the count.
 AXES_CLIENT_IP_CALLABLE = "payops.client_ip.client_ip"
