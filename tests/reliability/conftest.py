@@ -17,7 +17,7 @@ from payops.models import EventStatus, InboundEvent
 from tests.polling import wait_until
 from tests.stand_ins import StandIns, checkfront, stand_ins, stripe_api_base, stripe_sim  # noqa: F401
 
-__all__ = ["StandIns", "settle_until_quiet", "stuck_report"]
+__all__ = ["StandIns", "retry_round", "settle_until_quiet", "stuck_report"]
 
 _IN_FLIGHT_EVENTS = [EventStatus.RECEIVED, EventStatus.PROCESSING]
 _WAITING_EVENTS = [EventStatus.RECEIVED, EventStatus.PROCESSING, EventStatus.RETRYING]
@@ -52,6 +52,14 @@ def _time_passes() -> int:
     sweep_inbox(now=now)
     sweep_executions(now=now)
     return due
+
+
+def retry_round(sims: StandIns) -> None:
+    """One round: webhooks delivered, then every waiting retry comes due and runs once."""
+    sims.stripe.wait_for_webhooks(timeout=10)
+    assert wait_until(_nothing_in_flight, timeout=20), stuck_report()
+    _time_passes()
+    assert wait_until(_nothing_in_flight, timeout=20), stuck_report()
 
 
 def settle_until_quiet(sims: StandIns, *, timeout: float = 120, context: str = "") -> None:
