@@ -4,8 +4,11 @@ A rule: {"status": 503, "share": 0.5} fails half the calls;
 {"status": 429, "count": 3, "retry_after": 2} the next three with Retry-After;
 {"stall_seconds": 3, "count": 1} delays the next call by 3 s, then answers normally;
 stall and status together stall and then fail. "path_prefix"
-("/api/3.0/booking") limits a rule to matching paths; "seed" makes a share
-repeatable. Rules are checked in order; the first that fires applies. A
+("/api/3.0/booking") and "method" ("POST") limit a rule to matching calls;
+"seed" makes a share repeatable. "after": true lets the call run first and
+then stalls and/or fails in place of its answer: the write happened but the
+caller never heard (Checkfront has no idempotency key, so this is the case a
+client must not repeat blindly). Rules are checked in order; the first that fires applies. A
 rule with a count is spent after that many hits. Injected failures come
 before authentication, as an overloaded proxy would answer, and bodies are
 not the JSON envelope: clients must cope with that.
@@ -22,7 +25,9 @@ from bookings.checkfront_sim.errors import InvalidInput
 from simkit.faults import FaultRules
 
 FAULT_STATUSES = (429, 500, 502, 503)
-_KEYS = frozenset({"status", "share", "count", "stall_seconds", "retry_after", "path_prefix", "seed"})
+_KEYS = frozenset(
+    {"status", "share", "count", "stall_seconds", "retry_after", "path_prefix", "method", "after", "seed"}
+)
 
 
 @dataclass
@@ -33,6 +38,8 @@ class FaultRule:
     stall_seconds: float = 0.0
     retry_after: int | None = None
     path_prefix: str = "/api/3.0/"
+    method: str | None = None
+    after: bool = False
     rng: random.Random = field(default_factory=random.Random, repr=False)
     hits: int = 0
 
@@ -44,17 +51,20 @@ class FaultRule:
             "stall_seconds": self.stall_seconds,
             "retry_after": self.retry_after,
             "path_prefix": self.path_prefix,
+            "method": self.method,
+            "after": self.after,
             "hits": self.hits,
         }
 
 
 @dataclass(frozen=True)
 class Fault:
-    """What to do to one request: stall first, then (if status) fail."""
+    """What to do to one request: stall first, then (if status) fail; `after`: once the request has run."""
 
     status: int | None
     stall_seconds: float
     retry_after: int | None
+    after: bool = False
 
 
 def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
@@ -84,6 +94,9 @@ def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
     prefix = str(spec.get("path_prefix") or "/api/3.0/")
     if not prefix.startswith("/"):
         raise InvalidInput("path_prefix must start with /")
+    after = spec.get("after", False)
+    if not isinstance(after, bool):
+        raise InvalidInput("after must be true or false")
     seed = spec.get("seed")
     return FaultRule(
         status=status,
@@ -92,6 +105,8 @@ def parse_rule(spec: Mapping[str, Any]) -> FaultRule:
         stall_seconds=stall,
         retry_after=retry_after,
         path_prefix=prefix,
+        method=str(spec["method"]).upper() if spec.get("method") else None,
+        after=after,
         rng=random.Random(seed),
     )
 
@@ -100,8 +115,10 @@ class FaultInjector(FaultRules[FaultRule]):
     def __init__(self) -> None:
         super().__init__(parse_rule)
 
-    def check(self, path: str) -> Fault | None:
-        rule = self.fire(lambda rule: path.startswith(rule.path_prefix))
+    def check(self, path: str, method: str = "GET") -> Fault | None:
+        rule = self.fire(lambda rule: path.startswith(rule.path_prefix) and rule.method in (None, method))
         if rule is None:
             return None
-        return Fault(status=rule.status, stall_seconds=rule.stall_seconds, retry_after=rule.retry_after)
+        return Fault(
+            status=rule.status, stall_seconds=rule.stall_seconds, retry_after=rule.retry_after, after=rule.after
+        )

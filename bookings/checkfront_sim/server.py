@@ -92,8 +92,8 @@ class SimRequestHandler(TrackedRequestHandler):
         if not url.path.startswith(API_PREFIX):
             self._send(404, {"error": "not_found", "error_description": "Only /api/3.0/ and /_sim/ are served."})
             return
-        fault = sim.faults.check(url.path)
-        if fault is not None and self._inject(fault):
+        fault = sim.faults.check(url.path, self.command)
+        if fault is not None and not fault.after and self._inject(fault):
             sim.requests.count(fault.status or 0)
             return
         if not self._authorised():
@@ -109,6 +109,8 @@ class SimRequestHandler(TrackedRequestHandler):
             remote_addr=self.client_address[0],
         )
         sim.requests.count(status)
+        if fault is not None and fault.after and self._inject(fault):
+            return  # it ran, but the caller hears only the fault
         self._send(status, payload)
 
     def _inject(self, fault: Fault) -> bool:

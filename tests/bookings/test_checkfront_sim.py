@@ -508,6 +508,17 @@ def test_stall_delays_the_answer(sim: CheckfrontSimulator, api: Api) -> None:
     assert time.monotonic() - started < 0.3
 
 
+def test_a_write_whose_answer_is_lost_still_happened(sim: CheckfrontSimulator, api: Api) -> None:
+    code = sim.create_booking(customer={"name": "Ty Kim", "email": "ty@example.com"}, items=[{"item_id": 4}])["code"]
+    sim.set_faults({"status": 502, "count": 1, "method": "POST", "after": True})
+    assert api.get(f"booking/{code}").status_code == 200, "a GET is not a matching call"
+    lost = api.post(f"booking/{code}/note", data={"body": "called the customer"})
+    assert lost.status_code == 502
+    notes = [n for n in api.get("booking/notes").json()["notes"] if n["booking_id"] == code]
+    assert [n["body"] for n in notes] == ["called the customer"]
+    assert control(sim, "POST", "faults", {"status": 500, "after": "yes"}).status_code == 400
+
+
 def test_store_and_webhook_settings_persist_across_restart(tmp_path: Path) -> None:
     db = tmp_path / "restart.sqlite3"
     with CheckfrontSimulator(db, api_key=KEY, api_secret=SECRET) as first:
