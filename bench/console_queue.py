@@ -206,6 +206,10 @@ def child_env(url: str, workdir: Path) -> dict[str, str]:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="console-queue-bench-" + "x" * 40,
         DJANGO_ALLOWED_HOSTS="testserver",
+        DJANGO_SECURE_SSL_REDIRECT="false",  # the test client speaks plain HTTP in-process
+        # Required with DEBUG off; the queue pages call neither Stripe nor receive webhooks.
+        STRIPE_SECRET_KEY="sk_test_console_queue_bench_unused",  # noqa: S106 - a placeholder, never used
+        STRIPE_WEBHOOK_SECRETS="whsec_console_queue_bench_unused",
         DATABASE_URL=url,
         PAYOPS_VAR_DIR=str(workdir / "var"),
         LOG_LEVEL="WARNING",

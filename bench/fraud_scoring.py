@@ -262,6 +262,9 @@ def child_env(database_url: str, workdir: Path, geoip: Path | None) -> dict[str,
         DATABASE_URL=database_url,
         PAYOPS_VAR_DIR=str(workdir / "var"),
         FRAUD_GEOIP_DB=str(geoip or ""),
+        # Required with DEBUG off; scoring calls neither Stripe nor receives webhooks.
+        STRIPE_SECRET_KEY="sk_test_fraud_scoring_bench_unused",  # noqa: S106 - a placeholder, never used
+        STRIPE_WEBHOOK_SECRETS="whsec_fraud_scoring_bench_unused",
         LOG_LEVEL="WARNING",
         PYTHONHASHSEED="0",
     )

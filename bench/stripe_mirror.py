@@ -213,6 +213,7 @@ def child_env(database_url: str, workdir: Path, sim_url: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         STRIPE_API_BASE=sim_url,
         STRIPE_SECRET_KEY=STRIPE_KEY,
+        STRIPE_WEBHOOK_SECRETS="whsec_stripe_mirror_bench_unused",  # required with DEBUG off; no webhook is posted
         PYTHONHASHSEED="0",
     )
     return env

@@ -31,8 +31,7 @@ def counted_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     name than the attempt table holds would fail to save (a 500 on PostgreSQL).
     No real username is longer, so cutting merges only names that cannot exist.
     """
-    field = settings.AXES_USERNAME_FORM_FIELD
-    username = credentials.get(field) if credentials else request.POST.get(field)
+    username = credentials.get("username") if credentials else request.POST.get("username")
     if username is None:
         return None
     return str(username)[: User._meta.get_field("username").max_length]
