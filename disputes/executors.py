@@ -16,10 +16,10 @@ from bookings.models import Booking
 from bookings.notes import note_for_decision
 from disputes import cases
 from disputes.actions import ASSEMBLE, DECLINE, SUBMIT
-from disputes.card_numbers import redact
 from disputes.evidence import EVIDENCE_FIELDS, MAX_TOTAL_CHARS, total_chars
 from disputes.facts import Note
 from disputes.models import STRIPE_OPEN_STATUSES, DisputeCase
+from payops.card_numbers import redact
 from payops.executors import ExecutionError, executes
 from payops.money import from_minor
 from payops.stripe_errors import StripeGatewayError

@@ -17,9 +17,9 @@ from django.db.models import Q
 from djstripe import models as stripe
 
 from bookings.models import Booking, BookingNote, Customer, Transaction
-from disputes.card_numbers import redact
 from disputes.models import DisputeCase
 from payments.models import PaymentCollection
+from payops.card_numbers import redact
 from payops.stripe_payloads import object_id
 from payops.stripe_queries import BOOKING_METADATA_KEY
 

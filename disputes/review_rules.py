@@ -7,9 +7,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from disputes.card_numbers import contains_card_number
 from disputes.evidence import EVIDENCE_FIELDS, MAX_FIELD_CHARS, MAX_TOTAL_CHARS
 from disputes.models import CaseStatus, DisputeCase
+from payops.card_numbers import contains_card_number
 from payops.models import ReviewItem
 
 

@@ -120,3 +120,26 @@ def admin_user_in_group(db: None) -> User:
 @pytest.fixture
 def outsider(db: None) -> User:
     return _member("otto", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With `--log-file`, the whole run's log is scanned for card data at the end; a finding fails the run.
+
+    Only the log outlives the run (each test's rows are rolled back or flushed),
+    so the database and model files are scanned by tests/security/test_no_card_data.py.
+    """
+    log_file = session.config.getoption("log_file", None)
+    if hasattr(session.config, "workerinput") or not log_file or not os.path.isfile(log_file):
+        return  # an xdist worker (the controller scans once, after all of them), or no log file
+    from pathlib import Path
+
+    from payops.card_data_scan import scan_log_files
+
+    found = scan_log_files(Path(log_file))
+    if found.findings:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.section("card data in the test log", sep="=", red=True)
+            for finding in found.findings:
+                reporter.line(str(finding))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
