@@ -28,6 +28,10 @@ Executor = Callable[[Decision], dict[str, Any]]
 _EXECUTORS: dict[str, Executor] = {}
 
 MAX_EXECUTION_ATTEMPTS = 5
+# A retryable failure (Stripe or Checkfront down, timing out, rate limiting) is waited out for about three
+# hours (30 s doubling to 30 min between tries), not minutes: an outage must not drop the action. Still well
+# inside the 24 hours Stripe keeps an idempotency key, so a late retry is never a second charge.
+MAX_RETRYABLE_ATTEMPTS = 12
 
 
 class ExecutionError(Exception):
@@ -82,7 +86,7 @@ def execute_decision(decision_id: uuid.UUID | str) -> str | None:
         try:
             detail = executor(decision)
         except ExecutionError as exc:
-            if exc.retryable and decision.attempts < MAX_EXECUTION_ATTEMPTS:
+            if exc.retryable and decision.attempts < MAX_RETRYABLE_ATTEMPTS:
                 return _retry_later(decision, str(exc))
             return _finish(decision, Outcome.FAILED, {"error": str(exc)})
         except Exception as exc:  # money may have moved: stop and show it, never retry blindly

@@ -1,7 +1,8 @@
 """Checkfront out of reach: what must be written there waits and lands once; its webhooks, held back, count once.
 
 Against both stand-ins. Checkfront answers 503, then 500, then stalls past
-the client's timeout, then is stopped outright (connections refused) while
+the client's timeout, then takes every write but loses the answer (a 502
+after the change), then is stopped outright (connections refused) while
 customers pay: Stripe's webhooks keep arriving, and the booking's status and
 its note wait for Checkfront and are written once when it is back. Then
 Checkfront's own webhooks are held back by a slow proxy (its first copy of
@@ -100,7 +101,7 @@ def test_payments_made_while_checkfront_is_down_reach_it_once_when_it_is_back(
     paying: StandIns, client: Client, restarted: list[CheckfrontSimulator]
 ) -> None:
     sims = paying
-    outages = ["503", "500", "stall", "stopped"]
+    outages = ["503", "500", "stall", "lost", "stopped"]
     codes = {outage: new_booking(sims, n) for n, outage in enumerate(outages)}
     path, port = paying.checkfront.store.path, paying.checkfront.port
     for outage, code in codes.items():
@@ -110,6 +111,9 @@ def test_payments_made_while_checkfront_is_down_reach_it_once_when_it_is_back(
             sims.checkfront.set_faults({"status": 500})
         elif outage == "stall":
             sims.checkfront.set_faults({"stall_seconds": CLIENT_TIMEOUT * 2})
+        elif outage == "lost":
+            # Every write happens, but its answer is lost: a 502 after the note or status change.
+            sims.checkfront.set_faults({"status": 502, "method": "POST", "after": True})
         else:
             sims.checkfront.stop()  # connections refused
         # The customer pays; Stripe tells us; recording it in Checkfront must wait.
@@ -118,14 +122,15 @@ def test_payments_made_while_checkfront_is_down_reach_it_once_when_it_is_back(
         for _ in range(2):
             retry_round(sims)
         waiting = Decision.objects.get(action=CONFIRM_BOOKING, booking_id=code)
-        assert waiting.outcome == Outcome.PENDING, (outage, waiting.outcome, waiting.outcome_detail)
-        assert "Checkfront" in waiting.outcome_detail["last_error"], (outage, waiting.outcome_detail)
+        if outage != "lost":  # there the writes happened: a re-run finds them done
+            assert waiting.outcome == Outcome.PENDING, (outage, waiting.outcome, waiting.outcome_detail)
+            assert "Checkfront" in waiting.outcome_detail["last_error"], (outage, waiting.outcome_detail)
         assert not InboundEvent.objects.filter(status=EventStatus.FAILED).exists(), outage
         if outage == "stall":
             time.sleep(CLIENT_TIMEOUT * 2)  # the stalled calls land before Checkfront is back
         if outage == "stopped":
             restart(sims, path, port, restarted)
-        else:
+        elif outage != "lost":
             assert sims.checkfront.booking(code)["status_id"] == "HOLD", outage
         sims.checkfront.clear_faults()
         settle_until_quiet(sims, context=f"after the {outage} outage")
@@ -279,3 +284,20 @@ def test_checkfront_webhooks_never_sent_are_caught_up_by_the_sync(stand_ins: Sta
     settle_until_quiet(stand_ins, context="after the sync")
     for code, status in expected.items():
         assert Booking.objects.get(code=code).status == status, code
+
+
+def test_a_payment_made_during_a_two_hour_checkfront_outage_still_reaches_it(paying: StandIns, client: Client) -> None:
+    code = new_booking(paying, 9)
+    paying.checkfront.set_faults({"status": 503})
+    assert pay(client, collection_of(code), "pm_card_visa").status_code == 302
+    # Retries after 30 s, 1, 2, 4, 8, 16 min, then every 30 min: nine of them are about two hours.
+    for _ in range(9):
+        retry_round(paying)
+    waiting = Decision.objects.get(action=CONFIRM_BOOKING, booking_id=code)
+    assert waiting.outcome == Outcome.PENDING, (waiting.attempts, waiting.outcome_detail)
+    paying.checkfront.clear_faults()
+    settle_until_quiet(paying, context="after a two-hour outage")
+    waiting.refresh_from_db()
+    assert waiting.outcome == Outcome.EXECUTED, waiting.outcome_detail
+    assert paying.checkfront.booking(code)["status_id"] == "PAID"
+    assert [n for n in notes_in_checkfront(paying.checkfront, code) if n.startswith("Paid ")] != []
