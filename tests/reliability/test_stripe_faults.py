@@ -11,8 +11,8 @@ them; the run settles by letting time pass (every retry becomes due and the
 beat sweeps send it) until nothing waits. Then our records are compared with
 the stand-in's own store and the Checkfront simulator's bookings.
 
-PAYOPS_FAULT_SEED and PAYOPS_FAULT_BOOKINGS change the run; the seed is in
-every failure message.
+PAYOPS_FAULT_SEED, PAYOPS_FAULT_BOOKINGS and PAYOPS_FAULT_SCALE (2: two calls
+in five fail) change the run; the seed is in every failure message.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED = int(os.environ.get("PAYOPS_FAULT_SEED", "20261128"))
 BOOKINGS = int(os.environ.get("PAYOPS_FAULT_BOOKINGS", "25"))
+SCALE = float(os.environ.get("PAYOPS_FAULT_SCALE", "1"))  # 2: two calls in five fail
 TIMEOUT_SECONDS = 0.5  # the client's; a stall must outlast it
 STALL_SECONDS = 0.8
 # Share of all API calls per fault; together one call in five.
@@ -70,8 +71,8 @@ def fault_rules(seed: int) -> list[dict[str, Any]]:
     """Rules are tried in order, so each one's share is of the calls the ones before it let through."""
     rules, left = [], 1.0
     for index, (share, rule) in enumerate(FAULT_MIX):
-        rules.append({**rule, "share": share / left, "seed": seed + index})
-        left -= share
+        rules.append({**rule, "share": share * SCALE / left, "seed": seed + index})
+        left -= share * SCALE
     return rules
 
 
@@ -212,7 +213,7 @@ def test_a_fifth_of_stripe_calls_failing_changes_nothing_that_happens(
     settle_until_quiet(faulty, context=f"seed {SEED}, the end of the run")
     injected = faulty.stripe.stats()["faults_injected"]
     faulty.stripe.clear_faults()
-    why = f"seed {SEED} ({BOOKINGS} bookings, faults injected: {injected})"
+    why = f"seed {SEED} ({BOOKINGS} bookings, fault scale {SCALE}, faults injected: {injected})"
 
     # No decision ran twice, none is stuck, and every failure says why.
     decisions = Decision.objects.filter(booking_id__in=codes)
