@@ -25,6 +25,7 @@ import pytest
 from django.test import Client
 
 from audit.models import Decision, Mode, Outcome
+from bookings.checkfront_client import CheckfrontUnavailable
 from bookings.checkfront_sim import CheckfrontSimulator
 from bookings.models import Booking
 from bookings.sync import sync_bookings
@@ -273,13 +274,18 @@ def test_checkfront_webhooks_held_back_and_sent_twice_are_each_processed_once(
         assert Booking.objects.get(code=code).status == status, code
 
 
-def test_checkfront_webhooks_never_sent_are_caught_up_by_the_sync(stand_ins: StandIns) -> None:
+def test_checkfront_webhooks_never_sent_are_caught_up_by_the_sync_once_checkfront_answers(stand_ins: StandIns) -> None:
     codes = two_bookings(stand_ins)
     stand_ins.checkfront.disable_webhooks()  # an endpoint Checkfront gave up on: changes go unannounced
     expected = change_bookings(stand_ins, codes)
     assert stand_ins.checkfront.wait_for_webhooks(timeout=10)
     assert stand_ins.checkfront.webhook_state()["totals"]["skipped"] >= 4
     assert all(Booking.objects.filter(code=code, status=status).count() == 0 for code, status in expected.items())
+    stand_ins.checkfront.set_faults({"status": 503})
+    with pytest.raises(CheckfrontUnavailable):
+        sync_bookings()  # the beat's sync while Checkfront is down: it fails and keeps its place
+    assert all(Booking.objects.filter(code=code, status=status).count() == 0 for code, status in expected.items())
+    stand_ins.checkfront.clear_faults()
     sync_bookings()
     settle_until_quiet(stand_ins, context="after the sync")
     for code, status in expected.items():
