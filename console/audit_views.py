@@ -12,6 +12,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from audit.models import ActorType, Outcome, Workflow
@@ -38,6 +39,7 @@ class _Echo:
 
 
 # The same URL answers with the whole page or the results partial.
+@require_GET
 @vary_on_headers("HX-Request")
 @permission_required("audit.view_decision", raise_exception=True)
 def search(request: HtmxHttpRequest) -> HttpResponse:
@@ -68,6 +70,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@require_GET
 @permission_required("audit.view_decision", raise_exception=True)
 def export_csv(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:

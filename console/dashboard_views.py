@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from console.dashboard import dashboard_figures
@@ -14,6 +15,7 @@ TEMPLATE = "console/dashboard.html"
 
 
 # The same URL answers with the whole page or the figures partial.
+@require_GET
 @vary_on_headers("HX-Request")
 @permission_required("payops.view_reviewitem", raise_exception=True)
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:

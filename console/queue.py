@@ -129,6 +129,8 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
             _minor(bound, filters.currency)
     if len(filters.search) > MAX_SEARCH or len(filters.assignee) > 150:
         raise BadInput("the search is too long")
+    if "\x00" in filters.search + filters.assignee:
+        raise BadInput("the search holds a NUL character")
     return filters
 
 

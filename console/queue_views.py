@@ -187,7 +187,8 @@ def bulk(request: HtmxHttpRequest) -> HttpResponse:
         error = "select at least one item"
     elif len(raw_ids) > MAX_BULK:
         error = f"select at most {MAX_BULK} items at once"
-    elif not all(i.isdigit() for i in raw_ids):
+    # isdigit() alone takes "²" and "١", which int() refuses or reads as another id.
+    elif not all(i.isascii() and i.isdigit() for i in raw_ids):
         error = "the selection holds something that is not an item"
     elif answer == "reject" and not request.POST.get("reason", "").strip():
         error = "say why they are rejected"

@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from console.policy_settings import (
     PolicyForm,
@@ -58,6 +58,7 @@ def _render_editor(
     return response
 
 
+@require_GET
 @permission_required("payops.change_workflowpolicy", raise_exception=True)
 def policies(request: HtmxHttpRequest) -> HttpResponse:
     response = render(request, PAGE, {"overview": settings_overview()})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from fraud import workflow
 from fraud.queries import fraud_page, open_reviews
@@ -14,6 +14,7 @@ from payops.models import ReviewItem, ReviewKind
 from payops.views import HtmxHttpRequest
 
 
+@require_GET
 @permission_required("fraud.view_assessment", raise_exception=True)
 def page(request: HtmxHttpRequest) -> HttpResponse:
     template = "fraud/page.html#summary" if request.htmx else "fraud/page.html"

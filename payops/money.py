@@ -32,6 +32,9 @@ _EXPONENTS = {
 }
 
 
+MAX_MINOR_DIGITS = 18  # every amount in minor units fits a BigIntegerField (< 2**63)
+
+
 class MoneyError(ValueError):
     """An amount that cannot be represented exactly in its currency's minor unit."""
 
@@ -48,6 +51,10 @@ def to_minor(amount: str | int | Decimal, currency: str) -> int:
         raise MoneyError(f"{amount!r} is not an amount") from exc
     if not value.is_finite():
         raise MoneyError(f"{amount!r} is not an amount")
+    # Far past any real amount (and a 64-bit column): refused before scaleb
+    # overflows the decimal context or int() builds a number of a million digits.
+    if value and value.adjusted() >= MAX_MINOR_DIGITS - exponent(currency):
+        raise MoneyError(f"{str(amount)[:24]!r} is too large an amount")
     minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise MoneyError(f"{amount!r} has more decimals than {currency.upper()} allows")

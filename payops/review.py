@@ -173,6 +173,9 @@ def _clean_changes(item: ReviewItem, changes: Mapping[str, Any]) -> dict[str, An
             clean = _as(allowed[name], value)
         except (TypeError, ValueError) as exc:
             raise ReviewRefused(f"{name}: {exc}", status=400) from exc
+        if isinstance(clean, str) and "\x00" in clean:
+            # PostgreSQL refuses NUL in text and JSON: say so rather than fail writing it.
+            raise ReviewRefused(f"{name} holds a NUL character", status=400)
         if clean != current.get(name):
             cleaned[name] = clean
     if "amount_minor" in cleaned:
@@ -351,6 +354,8 @@ def assign(item_id: int, user: Any, *, assignee: str) -> Decision:
     with transaction.atomic():
         item = _locked_open_item(item_id, user, may_answer=False)
         person = None
+        if "\x00" in assignee:
+            raise ReviewRefused("a user name holds no NUL character", status=400)
         if assignee:
             person = get_user_model().objects.filter(username=assignee, is_active=True).first()
             if person is None:
@@ -383,6 +388,8 @@ def _text(value: str | None, what: str) -> str:
         raise ReviewRefused(f"{what} needs some words", status=400)
     if len(text) > MAX_TEXT:
         raise ReviewRefused(f"{what} is at most {MAX_TEXT} characters", status=400)
+    if "\x00" in text:
+        raise ReviewRefused(f"{what} holds a NUL character", status=400)
     return text
 
 

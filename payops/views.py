@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
 from payops.activity import recent_activity
@@ -15,6 +16,7 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+@require_GET
 @permission_required("payops.view_inboundevent", raise_exception=True)
 def home(request: HtmxHttpRequest) -> HttpResponse:
     context = {"activity": recent_activity()}
@@ -22,9 +24,12 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@require_GET
 @permission_required("payops.view_stripe_mirror", raise_exception=True)
 def payments(request: HtmxHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
+    if "\x00" in search:
+        return HttpResponseBadRequest("the search holds a NUL character", content_type="text/plain")
     status = request.GET.get("status", "").strip()
     if status not in dict(PAYMENT_STATUSES):
         status = ""
