@@ -15,9 +15,11 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from payops.card_numbers import redact_value
 from payops.money import to_minor
 
-# Never kept: the customer token opens the booking's invoice and payment page.
+# Never kept: the customer token opens the booking's invoice and payment page. Nor is a card number a
+# customer or staff typed into a note or form field (redact_value at each entry below).
 SECRET_KEYS = frozenset({"token"})
 
 
@@ -167,6 +169,7 @@ def _required(payload: dict[str, Any], *keys: str) -> str:
 
 def booking_from_index_row(row: dict[str, Any], *, account_currency: str) -> BookingData:
     """An index row: status, totals and customer, but no lines, dates or currency of its own."""
+    row = redact_value(row)
     currency = _currency(row.get("currency_id"), account_currency)
     total = to_minor(_text(row.get("total")) or "0", currency)
     return BookingData(
@@ -189,6 +192,7 @@ def booking_from_index_row(row: dict[str, Any], *, account_currency: str) -> Boo
 
 def booking_from_detail(detail: dict[str, Any], *, account_currency: str) -> BookingData:
     """`GET booking/{code}`: everything the index row has plus lines, dates, IP and form fields."""
+    detail = redact_value(detail)
     currency = _currency(detail.get("currency_id"), account_currency)
     paid = _text(detail.get("paid_total")) or _text(detail.get("amount_paid")) or "0"
     items = detail.get("items") or {}
@@ -244,6 +248,7 @@ def _line(line_id: str, line: dict[str, Any], currency: str) -> LineData:
 
 def transaction_from_payload(payload: dict[str, Any], *, currency: str) -> TransactionData:
     """A transaction from the New Payment/Refund webhook or `booking/{code}/transact`."""
+    payload = redact_value(payload)
     transaction_id = _text(payload.get("transaction_id") or payload.get("id"))
     code = _text(payload.get("booking_id") or payload.get("booking_code"))
     if not transaction_id or not code:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # Digit groups with up to two separators between them, standing as a word.
 # A leading + is kept in the run so that the whole phone number is passed over.
@@ -112,3 +113,14 @@ def redact(text: str) -> str:
         out += [text[at : card.start], REDACTED]
         at = card.end
     return "".join([*out, text[at:]])
+
+
+def redact_value(value: Any) -> Any:
+    """A decoded JSON value (a webhook body, an API answer) with every card number in its text replaced."""
+    if isinstance(value, str):
+        return redact(value) if contains_card_number(value) else value
+    if isinstance(value, list):
+        return [redact_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    return value

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from payops.card_numbers import redact_value
 from payops.models import InboundEvent
 from payops.trace import bound_trace, new_trace_id
 from payops.webhook_verifiers import (
@@ -63,7 +64,8 @@ def store_event(*, source: str, verified: VerifiedEvent, processed_here: bool = 
                 source=source,
                 event_id=verified.event_id,
                 event_type=verified.event_type,
-                payload=verified.payload,
+                # Stored raw except for card numbers someone typed (a booking note): none is ever kept.
+                payload=redact_value(verified.payload),
                 trace_id=trace_id,
                 queued_at=timezone.now() if processed_here else None,
             )

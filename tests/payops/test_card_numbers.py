@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from payops.card_numbers import REDACTED, contains_card_number, find_card_numbers, mask, redact
+from payops.card_numbers import REDACTED, contains_card_number, find_card_numbers, mask, redact, redact_value
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,10 @@ def test_a_found_number_is_reported_masked_with_its_place_in_the_text() -> None:
     assert text[card.start : card.end] == "5555-5555-5555-4444 123"
     assert (card.digits, card.masked) == ("5555555555554444", "555555******4444")
     assert mask("378282246310005") == "378282*****0005"
+
+
+def test_a_json_value_keeps_its_shape_and_loses_only_card_numbers() -> None:
+    payload = {"meta": {"note": "card 4242 4242 4242 4242 thanks"}, "total": "186.90", "qty": 2}
+    assert redact_value(payload) == {"meta": {"note": f"card {REDACTED} thanks"}, "total": "186.90", "qty": 2}
+    ids = ["pi_3N4242424242424242abc", 4242424242424242]  # an id, and a number (never text) as it came
+    assert redact_value(ids) == ids
