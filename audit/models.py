@@ -152,6 +152,8 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["workflow", "-created_at"], name="decision_workflow_recent"),
             models.Index(fields=["outcome", "claimed_at"], name="decision_outcome_claim"),
+            # The sealer's routine run finds outcomes made final lately through it.
+            models.Index(fields=["outcome_at"], name="decision_outcome_at"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -15,12 +15,12 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from audit.models import FINAL_OUTCOMES, OUTCOME_FIELDS, AuditSeal, Decision, SealPart
@@ -119,53 +119,51 @@ def _append(head: ChainHead, rows: Iterable[tuple[dict[str, Any], str]], now: da
 
 
 ROW_FIELDS = (*DECIDED_FIELDS, *SETTLED_FIELDS)
-_ORDER = ("created_at", "id")
+# How late a decision may commit after its created_at (or its final outcome
+# after its outcome_at) and still be found by a routine run, which only looks
+# this far behind the last link; a full run looks at everything.
+LOOKBACK = timedelta(hours=1)
 
 
-def _after(key: tuple[datetime, UUID] | None) -> Q:
-    if key is None:
-        return Q()
-    created_at, pk = key
-    return Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk)
+def _decided_batch(since: datetime | None, size: int) -> tuple[int, int, datetime | None]:
+    """Seal up to `size` unsealed decisions created since `since` (and the outcome of those already final).
 
-
-def _seal_decided_batch(after: tuple[datetime, UUID] | None, size: int) -> tuple[int, tuple[datetime, UUID] | None]:
-    """Seal up to `size` unsealed decisions (and the outcome of those already final). Returns (links, last key)."""
+    Returns the decisions found, the links written, and the `since` for the next batch.
+    """
+    candidates = Decision.objects.filter(~_sealed(SealPart.DECIDED))
+    if since is not None:
+        # >=, not >: rows sharing the last created_at are sealed already and the anti-join skips them.
+        candidates = candidates.filter(created_at__gte=since)
     with transaction.atomic():
         _lock_the_chain()
-        rows = list(
-            Decision.objects.filter(_after(after))
-            .filter(~_sealed(SealPart.DECIDED))
-            .order_by(*_ORDER)
-            .values(*ROW_FIELDS)[:size]
-        )
-        if not rows:
-            return 0, None
+        rows = list(candidates.order_by("created_at", "id").values(*ROW_FIELDS)[:size])
         parts = []
         for row in rows:
             parts.append((row, SealPart.DECIDED))
             if row["outcome"] in FINAL_OUTCOMES:
                 parts.append((row, SealPart.SETTLED))
-        links = _append(chain_head(), parts, timezone.now())
-    last = rows[-1]
-    return len(links), (last["created_at"], last["id"])
+        links = _append(chain_head(), parts, timezone.now()) if rows else []
+    return len(rows), len(links), rows[-1]["created_at"] if rows else since
 
 
-def _seal_settled_batch(after: tuple[datetime, UUID] | None, size: int) -> tuple[int, tuple[datetime, UUID] | None]:
-    """Seal the outcome of up to `size` decisions that became final after their "decided" link."""
+def _settled_batch(since: datetime | None, size: int) -> tuple[int, int, datetime | None]:
+    """Seal the outcome of up to `size` decisions made final since `since`, after their "decided" link."""
+    candidates = Decision.objects.filter(
+        _sealed(SealPart.DECIDED), ~_sealed(SealPart.SETTLED), outcome__in=FINAL_OUTCOMES
+    )
+    if since is not None:
+        candidates = candidates.filter(outcome_at__gte=since)
     with transaction.atomic():
         _lock_the_chain()
-        rows = list(
-            Decision.objects.filter(_after(after))
-            .filter(_sealed(SealPart.DECIDED), ~_sealed(SealPart.SETTLED), outcome__in=FINAL_OUTCOMES)
-            .order_by(*_ORDER)
-            .values(*ROW_FIELDS)[:size]
-        )
-        if not rows:
-            return 0, None
-        links = _append(chain_head(), [(row, SealPart.SETTLED) for row in rows], timezone.now())
-    last = rows[-1]
-    return len(links), (last["created_at"], last["id"])
+        rows = list(candidates.order_by("outcome_at", "id").values(*ROW_FIELDS)[:size])
+        links = _append(chain_head(), [(row, SealPart.SETTLED) for row in rows], timezone.now()) if rows else []
+    # A full run's rows may lack outcome_at: there the anti-join alone moves it on.
+    return len(rows), len(links), rows[-1]["outcome_at"] if rows and since is not None else since
+
+
+def _routine_start() -> datetime | None:
+    last = AuditSeal.objects.order_by("-seq").values_list("sealed_at", flat=True).first()
+    return last - LOOKBACK if last else None
 
 
 @dataclass(frozen=True)
@@ -174,22 +172,25 @@ class SealReport:
     head: ChainHead
 
 
-def seal_decisions(*, batch_size: int = BATCH_SIZE, progress: Callable[[str], None] | None = None) -> SealReport:
+def seal_decisions(
+    *, full: bool = False, batch_size: int = BATCH_SIZE, progress: Callable[[str], None] | None = None
+) -> SealReport:
     """Append links for every decision not yet sealed and every outcome newly final, in batches.
 
     Each batch is its own short transaction, so writers wait at most one batch
-    on SQLite. Within a run the batches walk forward by (created_at, id); a
-    decision committed late with an earlier created_at is found by the next
-    run, whose first batch looks at every unsealed decision.
+    on SQLite. A routine run (the beat task) looks at decisions created, and
+    outcomes made final, since an hour before the last link, through indexes:
+    it stays quick however long the log grows. A full run (verify_audit
+    --seal-first, the first run ever) looks at every row.
     """
     say = progress or (lambda _: None)
+    start = None if full else _routine_start()
     total = 0
-    for seal_batch in (_seal_decided_batch, _seal_settled_batch):
-        after: tuple[datetime, UUID] | None = None
-        while True:
-            count, after = seal_batch(after, batch_size)
-            total += count
-            if after is None:
-                break
-            say(f"  sealed {total} links")
+    for seal_batch in (_decided_batch, _settled_batch):
+        since, found = start, batch_size
+        while found == batch_size:
+            found, links, since = seal_batch(since, batch_size)
+            total += links
+            if links:
+                say(f"  sealed {total} links")
     return SealReport(links=total, head=chain_head())

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from audit.models import OUTCOME_FIELDS, AppendOnlyError, AuditSeal, Decision, Outcome, Route, SealPart
-from audit.sealing import DECIDED_FIELDS, GENESIS, chain_head, seal_decisions
+from audit.sealing import DECIDED_FIELDS, GENESIS, LOOKBACK, chain_head, seal_decisions
 from audit.verification import verify_chain
 from payops.celery import app as celery_app
 from tests.audit.decisions import behind_the_back, make_decision
@@ -154,6 +154,21 @@ def test_a_decision_committed_after_a_later_one_was_sealed_is_still_sealed() -> 
     assert seal_decisions().links == 1
     assert AuditSeal.objects.filter(decision=straggler).exists()
     verify()
+
+
+def test_stragglers_beyond_the_routine_lookback_are_reported_and_sealed_by_a_full_run() -> None:
+    first = make_decision()
+    seal_decisions()
+    straggler = make_decision(booking_id="BK2")
+    long_before = connection.ops.adapt_datetimefield_value(first.created_at - LOOKBACK - timedelta(minutes=1))
+    behind_the_back("UPDATE audit_decision SET created_at = %s WHERE id = %s", [long_before, straggler.pk.hex])
+    # Final without an outcome time, as a hand-written update could leave it.
+    Decision.objects.filter(pk=first.pk).update(outcome=Outcome.EXPIRED)
+    assert seal_decisions().links == 0  # the routine run looks an hour back, through indexes
+    assert f"decision {straggler.pk} unsealed" in verify_fails()
+    late = verify_chain(now=timezone.now() + timedelta(minutes=11), unsealed_after=timedelta(minutes=10))
+    assert any(f"decision {first.pk} final outcome unsealed" in problem for problem in late.problems)
+    assert "sealed 2 new links" in verify("--seal-first")
 
 
 def test_expect_head_must_still_be_in_the_chain() -> None:

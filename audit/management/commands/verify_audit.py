@@ -25,7 +25,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--seal-first", action="store_true", help="seal what is unsealed, then verify")
+        parser.add_argument(
+            "--seal-first", action="store_true", help="seal every unsealed decision (however old), then verify"
+        )
         parser.add_argument("--since-seq", type=int, default=1, help="start at this link (trusts the one before)")
         parser.add_argument("--expect-head", help="a chain head digest recorded earlier; it must still be there")
         parser.add_argument(
@@ -47,7 +49,7 @@ class Command(BaseCommand):
             if not DIGEST.fullmatch(expect_head):
                 raise CommandError("--expect-head must be a 64-character hex digest, as verify_audit prints it")
         if options["seal_first"]:
-            sealed = seal_decisions(progress=self.stderr.write)
+            sealed = seal_decisions(full=True, progress=self.stderr.write)
             self.stdout.write(f"sealed {sealed.links} new links")
         try:
             result = verify_chain(
