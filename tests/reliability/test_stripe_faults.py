@@ -36,11 +36,13 @@ from stripe._http_client import HTTPClient
 
 from audit.models import Decision, Mode, Outcome
 from bookings.checkfront_client import CheckfrontClient
+from dunning.models import RecoveryCase, RecoveryStatus
 from fraud.models import Assessment, FraudHold, HoldStatus
 from payments.models import PaymentCollection
 from payops import review, stripe_gateway
 from payops.models import ReviewItem, ReviewKind, ReviewStatus, WorkflowPolicy
 from refunds.models import CancellationPolicy, PolicyTier
+from tests.dunning.test_recovery_end_to_end import set_dunning_policy
 from tests.fraud.conftest import set_fraud_policy
 from tests.payments.conftest import KAYAKS, set_payments_policy
 from tests.refunds.test_refunds_end_to_end import set_refunds_policy
@@ -64,7 +66,7 @@ FAULT_MIX: list[tuple[float, dict[str, Any]]] = [
     (0.02, {"stall_seconds": STALL_SECONDS, "after": True}),
 ]
 CARDS = ("pm_card_visa", "pm_card_mastercard")
-KINDS = ("paid", "declined_then_paid", "cancelled", "fraud_released", "fraud_rejected")
+KINDS = ("paid", "declined_then_paid", "cancelled", "fraud_released", "fraud_rejected", "dunning")
 
 
 def fault_rules(seed: int) -> list[dict[str, Any]]:
@@ -83,6 +85,8 @@ def faulty(
     set_payments_policy(Mode.AUTOMATE)
     set_fraud_policy(Mode.SUGGEST)
     set_refunds_policy(Mode.AUTOMATE)
+    set_dunning_policy()
+    settings.DUNNING_MAX_RETRIES = 2
     WorkflowPolicy.objects.filter(workflow="refunds").update(automate_max_amount_minor=100_000)
     standard = CancellationPolicy.objects.create(name="Standard", currency="cad", fee_minor=0)
     PolicyTier.objects.create(policy=standard, min_days_before=30, refund_percent=100)
@@ -171,7 +175,16 @@ def book(sims: StandIns, index: int, kind: str) -> str:
     return code
 
 
-def run_booking(sims: StandIns, index: int, kind: str, approver: User, reviewer: User) -> str:
+def release_holds(sims: StandIns, code: str, approver: User) -> None:
+    """The model may hold a careful booking too (the same test card on many bookings in an hour): a person who
+    looks releases it."""
+    for item in ReviewItem.objects.filter(booking_id=code, kind=ReviewKind.FRAUD_HOLD, status=ReviewStatus.OPEN):
+        review.approve(item.pk, approver)
+        settle_until_quiet(sims, context=f"seed {SEED}, releasing {code}")
+
+
+def run_booking(sims: StandIns, index: int, kind: str, approver: User, reviewer: User) -> dict[str, str]:
+    """Drive one booking (two for "dunning") as its people would; the codes and what each should end as."""
     code = book(sims, index, kind)
     if kind == "declined_then_paid":
         assert pay(sims, code, "pm_card_chargeDeclinedInsufficientFunds", index) == "declined", (SEED, code)
@@ -184,15 +197,20 @@ def run_booking(sims: StandIns, index: int, kind: str, approver: User, reviewer:
             review.reject(item.pk, reviewer, reason="throwaway email, booked hours before")
     else:
         assert pay(sims, code, CARDS[index % len(CARDS)], index) in ("paid", "no form"), (SEED, code)
-        # The model may hold a careful booking too (the same test card on many bookings in an hour): a person
-        # who looks releases it.
-        for item in ReviewItem.objects.filter(booking_id=code, kind=ReviewKind.FRAUD_HOLD, status=ReviewStatus.OPEN):
-            review.approve(item.pk, approver)
-            settle_until_quiet(sims, context=f"seed {SEED}, releasing {code}")
+        release_holds(sims, code, approver)
     if kind == "cancelled":
         sims.checkfront.modify_booking(code, status_id="STOP")
     settle_until_quiet(sims, context=f"seed {SEED}, booking {code} ({kind})")
-    return code
+    if kind != "dunning":
+        return {code: kind}
+    # The same customer books again: the card saved by the first payment is charged at once, and declined;
+    # recovery plans a retry, which runs when its time comes (the settle loop lets time pass).
+    intent = sims.stripe.get(PaymentCollection.objects.get(booking_code=code).payment_intent_id)
+    sims.stripe.script_declines(str(intent["payment_method"]), ["insufficient_funds"])
+    again = book(sims, index, kind)
+    release_holds(sims, again, approver)
+    settle_until_quiet(sims, context=f"seed {SEED}, booking {again} (dunning)")
+    return {code: "paid", again: "dunning"}
 
 
 # --- what the stand-ins hold ---------------------------------------------------------------------------
@@ -212,7 +230,9 @@ def test_a_fifth_of_stripe_calls_failing_changes_nothing_that_happens(
     kinds = [KINDS[i % len(KINDS)] for i in range(BOOKINGS)]
     rng.shuffle(kinds)
     faulty.stripe.set_faults(*fault_rules(SEED))
-    codes = {run_booking(faulty, index, kind, approver, reviewer): kind for index, kind in enumerate(kinds)}
+    codes: dict[str, str] = {}
+    for index, kind in enumerate(kinds):
+        codes.update(run_booking(faulty, index, kind, approver, reviewer))
     settle_until_quiet(faulty, context=f"seed {SEED}, the end of the run")
     injected = faulty.stripe.stats()["faults_injected"]
     faulty.stripe.clear_faults()
@@ -259,7 +279,7 @@ def test_a_fifth_of_stripe_calls_failing_changes_nothing_that_happens(
         its_notes = [str(n["body"]) for n in notes if n.get("booking_id") == code]
         paid_notes = [n for n in its_notes if n.startswith("Paid ")]
         total_minor = round(float(booking["total"]) * 100)
-        if kind in ("paid", "declined_then_paid", "fraud_released"):
+        if kind in ("paid", "declined_then_paid", "fraud_released", "dunning"):
             assert len(paid_charges) == 1 and captured == intent["amount"] == total_minor, (
                 f"{context}: {intent['status']}, {intent['capture_method']}, holds {holds}"
             )
@@ -278,4 +298,9 @@ def test_a_fifth_of_stripe_calls_failing_changes_nothing_that_happens(
             assert FraudHold.objects.get(booking_code=code).status == HoldStatus.CANCELLED, context
         if kind == "fraud_released":
             assert FraudHold.objects.get(booking_code=code).status == HoldStatus.RELEASED, context
+        if kind == "dunning":
+            declined = [c for c in charges if c["payment_intent"] == intent["id"] and c["status"] == "failed"]
+            assert len(declined) == 1, f"{context}: declines {declined}"
+            case = RecoveryCase.objects.get(booking_code=code)
+            assert case.status == RecoveryStatus.RECOVERED, f"{context}: {case.status}"
     print(json.dumps({"seed": SEED, "bookings": BOOKINGS, "faults_injected": injected}))
