@@ -247,6 +247,19 @@ def test_seals_cannot_be_changed_or_deleted() -> None:
     verify()
 
 
+def test_admin_shows_the_chain_but_cannot_change_it(client: Any) -> None:
+    from django.contrib.auth.models import User
+
+    make_decision()
+    seal_decisions()
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    listing = client.get("/admin/audit/auditseal/")
+    assert listing.status_code == 200
+    assert chain_head().digest in listing.content.decode()
+    assert client.post("/admin/audit/auditseal/1/delete/", {"post": "yes"}).status_code == 403
+    assert AuditSeal.objects.count() == 1
+
+
 def test_the_beat_schedule_runs_the_sealing_task(settings: Any) -> None:
     make_decision()
     entry = settings.CELERY_BEAT_SCHEDULE["audit-seal"]
