@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from audit.models import Decision, Outcome
 from payops.event_processing import sweep_inbox
 from payops.executors import sweep_executions
 from payops.inbox_dispatcher import dispatch_until_idle
 from payops.models import EventStatus, InboundEvent
+from payops.requeue import not_before
 from tests.payops.test_celery_worker import BASE_DIR, database_url
 from tests.polling import wait_until
 
@@ -136,18 +138,17 @@ def wait_ready(process: Process, timeout: float = 60) -> None:
 
 
 def busy() -> dict[str, Any]:
-    """What still waits for a worker: events by status, decisions executing or due."""
-    events = Counter(InboundEvent.objects.filter(status__in=BUSY_EVENTS).values_list("status", flat=True))
-    executing = Decision.objects.filter(outcome=Outcome.EXECUTING).count()
-    from django.db.models import Q
-    from django.utils import timezone
-
-    due = Decision.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()), outcome=Outcome.PENDING
-    ).count()
-    return {**{str(k): v for k, v in events.items()}, **({"executing": executing} if executing else {})} | (
-        {"pending decisions due": due} if due else {}
+    """What still waits for a worker: events by status, decisions executing or due. Empty when quiet."""
+    state: dict[str, Any] = dict(
+        Counter(str(s) for s in InboundEvent.objects.filter(status__in=BUSY_EVENTS).values_list("status", flat=True))
     )
+    executing = Decision.objects.filter(outcome=Outcome.EXECUTING).count()
+    due = Decision.objects.filter(not_before(now=timezone.now()), outcome=Outcome.PENDING).count()
+    if executing:
+        state["decisions executing"] = executing
+    if due:
+        state["decisions due"] = due
+    return state
 
 
 def sweep_until_quiet(*, timeout: float = 60, interval: float = 1.0, extra_quiet: Any = None) -> None:
