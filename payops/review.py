@@ -297,11 +297,12 @@ def approve(item_id: int, user: Any, *, changes: Mapping[str, Any] | None = None
 
 def reject(item_id: int, user: Any, *, reason: str) -> Decision:
     """Reject with a reason; the workflow's follow-up (if any) executes."""
-    if not (reason or "").strip():
-        raise ReviewRefused("say why it is rejected", status=400)
-    reason = _text(reason, "the reason")
     with transaction.atomic():
+        # Who may, first: a refused role hears that, not what its reason lacks.
         item = _locked_open_item(item_id, user)
+        if not (reason or "").strip():
+            raise ReviewRefused("say why it is rejected", status=400)
+        reason = _text(reason, "the reason")
         follow_up = _ON_REJECT.get(item.action)
         item.status = ReviewStatus.REJECTED
         item.save(update_fields=["status", "updated_at"])
@@ -373,8 +374,8 @@ def assign(item_id: int, user: Any, *, assignee: str) -> Decision:
 
 def comment(item_id: int, user: Any, *, text: str) -> Decision:
     """A reviewer's comment on an item, open or not: kept in the audit log and noted on the booking."""
-    text = _text(text, "a comment")
     _check_may_act(user)
+    text = _text(text, "a comment")
     with transaction.atomic():
         item = ReviewItem.objects.select_related("decision").filter(pk=item_id).first()
         if item is None:

@@ -303,3 +303,25 @@ def test_a_wrong_pay_link_is_not_found_for_anyone(client: Client, role: str, req
     for token in ("not-a-token", "a" * 400, "eyJhbGciOiJub25lIn0.e30."):
         assert client.get(f"/pay/{token}/").status_code == 404
         assert client.post(f"/pay/{token}/", {"payment_method": "pm_card_visa"}).status_code == 404
+
+
+# Bodies a refused role might send: the refusal is the permission's, whatever is in them.
+ODD_BODIES = [
+    {},
+    {"amount_minor": "lots", "reason": "", "text": "", "assignee": "nobody", "answer": "neither", "ids": ["x"]},
+]
+
+
+@pytest.mark.parametrize("body", range(len(ODD_BODIES)), ids=["empty", "bad values"])
+@pytest.mark.parametrize("row", [r for r in MATRIX if r.method == "POST"], ids=lambda r: r.id)
+def test_a_role_below_is_refused_before_its_body_is_read(
+    client: Client, row: Row, body: int, request: pytest.FixtureRequest
+) -> None:
+    """Permission comes first: a role that may not gets 403, not a 400 about its input (which would say what fits)."""
+    for role in ROLES[1 : ROLES.index(row.least)]:
+        client.force_login(request.getfixturevalue(FIXTURE[role]))
+        case = row.build()
+        before = case.state()
+        response = _send(client, row, Case(kwargs=case.kwargs, data=ODD_BODIES[body]))
+        assert response.status_code == 403, f"{role}: {response.status_code} {response.content[:200]!r}"
+        assert case.state() == before
