@@ -46,7 +46,6 @@ CARD_FIELDS = frozenset(
         "cardnumber",
         "card_no",
         "cc_number",
-        "pan",
     }
 )
 _TEXT_FIELD = re.compile(
@@ -77,10 +76,13 @@ class ScanReport:
     findings: list[Finding] = field(default_factory=list)
     rows: int = 0
     files: int = 0
+    _seen: set[Finding] = field(default_factory=set, repr=False)
 
     def add(self, found: Iterable[Finding]) -> None:
+        """Each finding once (a JSON text column is scanned as text and as JSON), in the order found."""
         for finding in found:
-            if finding not in self.findings:
+            if finding not in self._seen:
+                self._seen.add(finding)
                 self.findings.append(finding)
 
 
