@@ -1,8 +1,8 @@
 """Card numbers in text, found by shape and the Luhn check: one rule for refusing them and for scanning for them.
 
-A card number is 13 to 19 digits that pass the Luhn check and start with 2 to
-6 (every network Stripe takes: Mastercard 2/5, Amex, Diners and JCB 3, Visa
-4, Discover and UnionPay 6), written either
+A card number is 13 to 19 digits that pass the Luhn check and start as the
+networks Stripe takes do (Amex, Diners and JCB 3, Visa 4, Mastercard 5 and
+2221-2720, Discover and UnionPay 6), written either
 
 - unbroken (`4242424242424242`), or
 - as three or more groups of 3 to 6 digits with the separators people type
@@ -15,7 +15,8 @@ Stripe id like `pi_3N…`, a hex digest, a longer number) is not a card number,
 nor is a run after `+` (a phone number) or on either side of a decimal point
 (`0.4242424242424242`, a model's metric). Timestamps (10 digits; 13 in
 milliseconds, starting with 1), amounts, UUIDs and phone numbers fall outside
-the rule by length, first digit or grouping.
+the rule by length, first digits or grouping; so do date-time stamps
+(`retry-20261128023839`: no card starts with 2000-2220).
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ def luhn_ok(digits: str) -> bool:
 
 
 def is_card_number(digits: str) -> bool:
-    """Digits alone (no separators) that are a card number by length, first digit and the Luhn check."""
-    return MIN_DIGITS <= len(digits) <= MAX_DIGITS and digits[0] in "23456" and luhn_ok(digits)
+    """Digits alone (no separators) that are a card number by length, first digits and the Luhn check."""
+    return MIN_DIGITS <= len(digits) <= MAX_DIGITS and _network_prefix(digits) and luhn_ok(digits)
+
+
+def _network_prefix(digits: str) -> bool:
+    # Mastercard's 2-series is 2221-2720: a year-first stamp (2026…) is never a card.
+    return digits[0] in "3456" or (digits[0] == "2" and 2221 <= int(digits[:4]) <= 2720)
 
 
 def mask(digits: str) -> str:

@@ -12,6 +12,7 @@ from payops.card_numbers import REDACTED, contains_card_number, find_card_number
     [
         "4242424242424242",
         "4242 4242 4242 4242",
+        "2223003122003222",  # Mastercard's 2-series
         "4000-0000-0000-0259",
         "378282246310005",
         "4242.4242.4242.4242",
@@ -45,6 +46,7 @@ def test_a_card_number_however_typed_is_removed(typed: str) -> None:
         "2026-11-28 01:46:24,123",
         "12345678-1234-1234-1234-123456789012",  # an all-digit UUID
         "fraud-gbm-20261128-014624-ab12cd",
+        "retry-20261128023839-ab12cd",  # a model version: 14 digits, Luhn-valid, a date-time, not a card
     ],
 )
 def test_other_numbers_are_left_alone(other: str) -> None:
