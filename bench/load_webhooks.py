@@ -673,6 +673,8 @@ def report(res: Result, args: argparse.Namespace, argv: list[str], version_befor
     print("| figure | value | target |\n|---|---:|---|")
     print(f"| deliveries/s offered (sent over the window) | {offered_rate:.1f} | {args.rate:g} |")
     print(f"| deliveries/s acknowledged (2xx) | {s.ok / busy:.1f} | |")
+    print(f"| deliveries never sent (the sender fell more than 60 s behind its schedule) "
+          f"| {len(plan.deliveries) - s.sent} of {len(plan.deliveries)} | 0 |")  # fmt: skip
     print(f"| ack latency p50 / p99 / max, ms | {fmt(a50)} / {fmt(a99)} / {fmt(amax)} "
           f"| p99 < {TARGET_ACK_P99_MS:g}: {'met' if a99 < TARGET_ACK_P99_MS else '**missed**'} |")  # fmt: skip
     print(f"| ack p99 from the schedule, ms (adds any late send) | {fmt(s.pct(99, s.sched_latencies))} | |")
