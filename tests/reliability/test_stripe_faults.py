@@ -66,6 +66,8 @@ FAULT_MIX: list[tuple[float, dict[str, Any]]] = [
     (0.02, {"stall_seconds": STALL_SECONDS, "after": True}),
 ]
 CARDS = ("pm_card_visa", "pm_card_mastercard")
+# How the executors put a gateway's StripeOutcomeUnknown: its type, or the 5xx's own message.
+UNKNOWN_OUTCOME = ("StripeOutcomeUnknown", "An unknown error occurred", "Stripe is temporarily unavailable")
 KINDS = ("paid", "declined_then_paid", "cancelled", "fraud_released", "fraud_rejected", "dunning")
 
 
@@ -126,7 +128,9 @@ def pay(sims: StandIns, code: str, payment_method: str, index: int) -> str:
         HTTP_ACCEPT_LANGUAGE="en-CA",
         REMOTE_ADDR=f"203.0.113.{index % 250 + 1}",
     )
-    collection = PaymentCollection.objects.get(booking_code=code)
+    collection = PaymentCollection.objects.filter(booking_code=code).first()
+    if collection is None or "/pay/" not in collection.pay_url:
+        return "no link"  # collecting stopped (checked at the end: only an unknown outcome may stop it)
     path = "/pay/" + collection.pay_url.split("/pay/")[1]
     for _ in range(8):
         page = browser.get(path)
@@ -187,16 +191,17 @@ def run_booking(sims: StandIns, index: int, kind: str, approver: User, reviewer:
     """Drive one booking (two for "dunning") as its people would; the codes and what each should end as."""
     code = book(sims, index, kind)
     if kind == "declined_then_paid":
-        assert pay(sims, code, "pm_card_chargeDeclinedInsufficientFunds", index) == "declined", (SEED, code)
+        assert pay(sims, code, "pm_card_chargeDeclinedInsufficientFunds", index) in ("declined", "no link"), code
     if kind.startswith("fraud"):
         pay(sims, code, "pm_card_riskLevelElevated", index)
-        item = ReviewItem.objects.get(booking_id=code, kind=ReviewKind.FRAUD_HOLD, status=ReviewStatus.OPEN)
-        if kind == "fraud_released":
-            review.approve(item.pk, approver)
-        else:
-            review.reject(item.pk, reviewer, reason="throwaway email, booked hours before")
+        open_items = ReviewItem.objects.filter(booking_id=code, kind=ReviewKind.FRAUD_HOLD, status=ReviewStatus.OPEN)
+        for item in open_items:
+            if kind == "fraud_released":
+                review.approve(item.pk, approver)
+            else:
+                review.reject(item.pk, reviewer, reason="throwaway email, booked hours before")
     else:
-        assert pay(sims, code, CARDS[index % len(CARDS)], index) in ("paid", "no form"), (SEED, code)
+        assert pay(sims, code, CARDS[index % len(CARDS)], index) in ("paid", "no form", "no link"), (SEED, code)
         release_holds(sims, code, approver)
     if kind == "cancelled":
         sims.checkfront.modify_booking(code, status_id="STOP")
@@ -205,7 +210,10 @@ def run_booking(sims: StandIns, index: int, kind: str, approver: User, reviewer:
         return {code: kind}
     # The same customer books again: the card saved by the first payment is charged at once, and declined;
     # recovery plans a retry, which runs when its time comes (the settle loop lets time pass).
-    intent = sims.stripe.get(PaymentCollection.objects.get(booking_code=code).payment_intent_id)
+    collection = PaymentCollection.objects.filter(booking_code=code).exclude(payment_intent_id="").first()
+    intent = sims.stripe.get(collection.payment_intent_id) if collection else {}
+    if not intent.get("payment_method"):
+        return {code: "paid"}  # the first payment stopped on an unknown outcome: nothing saved to decline
     sims.stripe.script_declines(str(intent["payment_method"]), ["insufficient_funds"])
     again = book(sims, index, kind)
     release_holds(sims, again, approver)
@@ -241,8 +249,15 @@ def test_a_fifth_of_stripe_calls_failing_changes_nothing_that_happens(
     # No decision ran twice, none is stuck, and every failure says why.
     decisions = Decision.objects.filter(booking_id__in=codes)
     assert not decisions.filter(outcome__in=[Outcome.PENDING, Outcome.EXECUTING]).exists(), why
+    # The one failure allowed: a write whose every attempt ended in a 5xx. Stripe may have acted, so the
+    # gateway calls the outcome unknown and the decision stops for a person (payops/stripe_errors.py). Such a
+    # booking is still checked for duplicates, not for its end state.
     failed = list(decisions.filter(outcome=Outcome.FAILED).values_list("action", "booking_id", "outcome_detail"))
-    assert failed == [], f"{why}: failed decisions {failed}"
+    unexplained = [f for f in failed if not any(words in str(f[2]) for words in UNKNOWN_OUTCOME)]
+    assert unexplained == [], f"{why}: failed decisions {unexplained}"
+    stopped = {booking for _, booking, _ in failed}
+    if failed:
+        print(f"{why}: stopped on an unknown outcome: {failed}")
 
     intents = stripe_objects(faulty, "payment_intent")
     refunds = stripe_objects(faulty, "refund")
@@ -260,6 +275,12 @@ def test_a_fifth_of_stripe_calls_failing_changes_nothing_that_happens(
         holds: list[Any] = list(FraudHold.objects.filter(booking_code=code).values_list("status", flat=True))
         holds += list(Assessment.objects.filter(booking_code=code).values_list("stage", "band", "reasons"))
         mine = intents_by_booking.get(code, [])
+        if code in stopped:
+            assert len(mine) <= 1, f"{context}: {len(mine)} PaymentIntents {[i['id'] for i in mine]}"
+            for intent in mine:
+                succeeded = [c for c in charges if c["payment_intent"] == intent["id"] and c["status"] == "succeeded"]
+                assert len(succeeded) <= 1, f"{context}: charged {len(succeeded)} times"
+            continue
         assert len(mine) == 1, f"{context}: {len(mine)} PaymentIntents {[i['id'] for i in mine]}"
         [intent] = mine
         collection = PaymentCollection.objects.get(booking_code=code)
