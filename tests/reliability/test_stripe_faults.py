@@ -51,7 +51,7 @@ from tests.reliability.conftest import StandIns, settle_until_quiet
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED = int(os.environ.get("PAYOPS_FAULT_SEED", "20261128"))
-BOOKINGS = int(os.environ.get("PAYOPS_FAULT_BOOKINGS", "20"))  # 24 with the dunning kind's second
+BOOKINGS = int(os.environ.get("PAYOPS_FAULT_BOOKINGS", "20"))  # and one more per returning customer (dunning)
 SCALE = float(os.environ.get("PAYOPS_FAULT_SCALE", "1"))  # 2: two calls in five fail
 TIMEOUT_SECONDS = 0.5  # the client's; a stall must outlast it
 STALL_SECONDS = 0.8
