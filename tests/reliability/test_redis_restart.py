@@ -234,5 +234,7 @@ def test_redis_restarted_empty_loses_no_event_and_no_due_retry(
         )
     )
     assert {key: n for key, n in proposed.items() if n > 1} == {}
-    # Each outage was noticed and survived, not slept through.
-    assert "broker unavailable" in running["dispatcher"].log(1_000_000)
+    # What arrived during each outage was processed after it. (Whether the dispatcher logs "broker unavailable"
+    # or its publish waits out the outage inside kombu's reconnect depends on timing: CI saw the latter.)
+    during = InboundEvent.objects.filter(event_id__startswith="evt_while_redis_").values_list("status", flat=True)
+    assert sorted(during) == [EventStatus.IGNORED, EventStatus.IGNORED]
