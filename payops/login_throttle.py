@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -34,4 +35,23 @@ def counted_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     username = credentials.get("username") if credentials else request.POST.get("username")
     if username is None:
         return None
-    return str(username)[: User._meta.get_field("username").max_length]
+    return str(username).replace("\0", "0x00")[: User._meta.get_field("username").max_length]
+
+
+View = Callable[[HttpRequest], HttpResponse]
+
+
+def user_agent_without_nul(get_response: View) -> View:
+    """Middleware: a NUL in User-Agent becomes "0x00", as axes does for form data.
+
+    axes records the user agent of every failed login in a text column, which
+    PostgreSQL refuses to hold a NUL in (a 500 found by tests/fuzz/test_pay_pages.py).
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        agent = request.META.get("HTTP_USER_AGENT")
+        if agent and "\0" in agent:
+            request.META["HTTP_USER_AGENT"] = agent.replace("\0", "0x00")
+        return get_response(request)
+
+    return middleware

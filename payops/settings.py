@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "payops.login_throttle.user_agent_without_nul",
     # Content-Security-Policy on every answer; the admin's relaxation is set
     # on its answers by the next one, before this one writes the header.
     "csp.middleware.CSPMiddleware",

@@ -193,3 +193,12 @@ def test_odd_usernames_are_refused_or_counted_never_a_500(client: Client, userna
     answer = client.post("/accounts/login/", {"username": username, "password": "p\x00w"}, REMOTE_ADDR=HOME)
     assert answer.status_code in (200, 429)
     assert all(len(a.username or "") <= 150 and "\x00" not in (a.username or "") for a in AccessAttempt.objects.all())
+
+
+def test_a_nul_in_the_user_agent_is_counted_not_a_500(client: Client, viewer: User) -> None:
+    # PostgreSQL text cannot hold NUL; axes records the agent of every failure (found by the pay-page fuzz test).
+    response = client.post(
+        "/accounts/login/", {"username": viewer.username, "password": "wrong"}, HTTP_USER_AGENT="curl\x00/8"
+    )
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get(username=viewer.username).user_agent == "curl0x00/8"
