@@ -36,6 +36,9 @@ def verify_checkfront(request: InboundRequest) -> VerifiedEvent:
     problem = storable_problem(payload)
     if problem:
         raise WebhookRejected(problem)
+    # A form body with an empty key (b"=") parses to a list, not an object.
+    if not isinstance(payload, dict):
+        raise WebhookRejected("a Checkfront webhook body is an object of fields")
     event_type, event_id = classify(payload)
     return VerifiedEvent(event_id=event_id, event_type=event_type, payload=payload)
 
